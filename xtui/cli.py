@@ -1,0 +1,281 @@
+"""The ``xtui`` command line. Headless paths never import Textual; nothing here imports torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import XtuiError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
+                  help="xtui: intermediate-task training, few-shot fine-tuning and XTREME evaluation, from one spec.")
+runs_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Browse past experiments.")
+app.add_typer(runs_app, name="runs")
+
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context):
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def _registry():
+    from .plugins import load_plugins, print_failures
+
+    registry = load_plugins()
+    print_failures(registry)
+    return registry
+
+
+@app.command()
+def run(
+    spec_path: Path = typer.Argument(..., metavar="SPEC", help="Spec TOML file."),
+    set_: List[str] = typer.Option([], "--set", help="Override a field: --set target.learning_rate=1e-5 (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the stages and which are already done; run nothing."),
+    as_json: bool = typer.Option(False, "--json", help="With --dry-run: the plan as JSON."),
+):
+    """Run an experiment: every stage of the spec's plan that has no result yet."""
+    from .plan import build_plan
+    from .spec import load_spec
+    from .store import RunStore
+
+    spec, text = load_spec(spec_path, set_)
+    registry = _registry()
+    plan = build_plan(spec, registry, str(spec_path))
+    store = RunStore()
+    done = {digest: store.stage_result(digest) is not None for digest in plan.stages}
+    if dry_run:
+        _print_plan(plan, done, as_json)
+        return
+    raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry))
+
+
+def _print_plan(plan, done: dict, as_json: bool) -> None:
+    stages = plan.order()
+    if as_json:
+        console.print_json(json.dumps({
+            "name": plan.spec.name, "stages": [
+                {"hash": s.hash, "short": s.short, "type": s.type, "parent": s.parent, "done": done[s.hash], **s.labels}
+                for s in stages],
+            "requested": plan.requested, "unique": len(stages), "done": sum(done.values()),
+        }))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"plan of {plan.spec.name}", title_justify="left")
+    for column in ("stage", "type", "intermediate", "task", "language", "K", "set", "seed", "parent", "status"):
+        table.add_column(column)
+    for s in stages:
+        label = s.labels
+        table.add_row(s.short, s.type, label.get("intermediate", ""), label.get("task", ""), label.get("language", ""),
+                      str(label.get("shots", "")), str(label.get("shot_set", "") if label.get("shot_set") is not None else ""),
+                      str(label.get("seed", "")), s.parent[:12] if s.parent else "-",
+                      "[green]done[/green]" if done[s.hash] else "to run")
+    console.print(table)
+    todo = len(stages) - sum(done.values())
+    console.print(f"{len(stages)} stages ({plan.requested - len(stages)} shared within the grid), "
+                  f"{sum(done.values())} already done, {todo} to run")
+
+
+def _execute(spec, text: str, spec_path: Path, plan, store, registry) -> int:
+    from .executor import LocalExecutor
+    from .files import atomic_write_json, atomic_write_text
+    from .progress import make_display
+    from .results import experiment_rows, headline, render_tables, stage_summary, summary_tables
+    from .spec import intermediate_key
+    from .store import index_record
+
+    store.ensure()
+    experiment_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.name}-{secrets.token_hex(2)}"
+    folder = store.experiment_dir(experiment_id)
+    folder.mkdir(parents=True)
+    atomic_write_text(folder / "spec.toml", text)
+    target = registry.tasks[spec.target.task]
+    experiment = {
+        "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
+        "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": spec.target.task,
+        "metric": target.metric, "languages": spec.target.languages, "shots": spec.fewshot.shots,
+        "shot_sets": spec.fewshot.shot_sets, "seeds": spec.seeds, "created": time.time(), "finished": None,
+        "spec_path": str(Path(spec_path).resolve()), "host": socket.gethostname(), "pid": os.getpid(),
+        "stages": list(plan.stages), "stage_count": len(plan.stages),
+        "reused": sum(1 for d in plan.stages if store.stage_result(d)), "failed_stages": 0, "headline": None,
+        "spec": json.loads(spec.model_dump_json()),
+    }
+    atomic_write_json(folder / "experiment.json", experiment)
+    store.upsert_experiment(index_record(experiment))
+    console.print(f"experiment [bold]{experiment_id}[/bold]: {len(plan.stages)} stages, "
+                  f"{experiment['reused']} reused, {len(plan.stages) - experiment['reused']} to run "
+                  f"(runs in {store.home})", highlight=False)
+    display = make_display(console, plan)
+    with display:
+        executor = LocalExecutor(store, plan, display.on_event, display.on_status)
+        ok = executor.run()
+    statuses = executor.status
+    failed = [d for d, s in statuses.items() if s in ("failed", "blocked")]
+    rows = experiment_rows(store, experiment)
+    tables = summary_tables(rows, experiment)
+    status = "done" if ok else ("stopped" if executor.stop_requested else "failed")
+    experiment.update(status=status, finished=time.time(), failed_stages=len(failed), headline=headline(tables))
+    atomic_write_json(folder / "experiment.json", experiment)
+    store.upsert_experiment(index_record(experiment))
+    store.upsert_stages([stage_summary(store, d) for d in plan.stages])
+    render_tables(tables, console)
+    for digest, cause in executor.failures.items():
+        err.print(f"stage {digest[:12]} ({plan.stages[digest].describe()}) {statuses[digest]}: {cause}", highlight=False)
+    blocked = sum(1 for s in statuses.values() if s == "blocked")
+    if blocked:
+        err.print(f"{blocked} stages did not run because a stage they depend on did not finish", highlight=False)
+    console.print(f"experiment {experiment_id} {status} in {experiment['finished'] - experiment['created']:.0f}s", highlight=False)
+    if executor.stop_requested:
+        return 130
+    return 0 if ok else 1
+
+
+@app.command()
+def plugins(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Installed plugins, their versions and tasks, and any that failed to load."""
+    from .plugins import load_plugins
+
+    registry = load_plugins()
+    if as_json:
+        console.print_json(json.dumps([
+            {"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
+             "tasks": p.tasks, "error": p.error} for p in registry.plugins]))
+        return
+    from rich.table import Table
+
+    table = Table(title="plugins", title_justify="left")
+    for column in ("plugin", "package", "version", "tasks", "status"):
+        table.add_column(column)
+    for p in registry.plugins:
+        table.add_row(p.name, p.distribution, p.version, ", ".join(p.tasks) or "-",
+                      f"[red]failed: {p.error}[/red]" if p.error else "[green]ok[/green]")
+    console.print(table)
+
+
+@app.command()
+def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Every registered task: kind, languages, metric and the plugin that provides it."""
+    registry = _registry()
+    items = [{"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
+              "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description}
+             for t in sorted(registry.tasks.values(), key=lambda t: t.name)]
+    if as_json:
+        console.print_json(json.dumps(items))
+        return
+    from rich.table import Table
+
+    table = Table(title="tasks", title_justify="left")
+    for column in ("task", "kind", "metric", "roles", "plugin"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("languages", overflow="fold")
+    for t in items:
+        table.add_row(t["name"], t["kind"], t["metric"], "/".join(t["roles"]), t["plugin"], " ".join(t["languages"]))
+    console.print(table)
+
+
+@runs_app.command("list")
+def runs_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Experiments in the index, oldest first."""
+    from .store import RunStore
+
+    records = RunStore().experiments()
+    if as_json:
+        console.print_json(json.dumps(records))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"experiments ({len(records)})", title_justify="left")
+    for column in ("id", "status", "model", "intermediate", "target", "languages", "K", "stages", "headline"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        head = r.get("headline")
+        head_text = f"{head['metric']} {100 * head['value']:.1f} ({head['intermediate']}, K={head['shots']})" if head else "-"
+        table.add_row(r["id"], r.get("status") or "?", r.get("model") or "", ", ".join(r.get("intermediate") or []),
+                      r.get("target") or "", " ".join(r.get("languages") or []), ",".join(map(str, r.get("shots") or [])),
+                      str(r.get("stage_count", "")), head_text)
+    console.print(table)
+
+
+def _load_experiment(name: str):
+    from .store import RunStore
+
+    store = RunStore()
+    record = store.resolve_experiment(name)
+    experiment = store.read_experiment(record["id"])
+    if experiment is None:
+        raise XtuiError(f"experiment {record['id']} is in the index but its folder is gone; run `xtui runs reindex`")
+    return store, experiment
+
+
+@runs_app.command("show")
+def runs_show(experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'.")):
+    """An experiment's stages and its results table."""
+    from .results import experiment_rows, render_tables, stage_summary, summary_tables
+
+    store, record = _load_experiment(experiment)
+    console.print(f"[bold]{record['id']}[/bold]  {record['status']}  model {record['model']}  "
+                  f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
+    summaries = [stage_summary(store, d) for d in record["stages"]]
+    counts: dict = {}
+    for s in summaries:
+        counts[s["status"]] = counts.get(s["status"], 0) + 1
+    console.print("stages: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
+    render_tables(summary_tables(experiment_rows(store, record), record), console)
+
+
+@runs_app.command("export")
+def runs_export(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows) or md (tables)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+):
+    """Export an experiment's results as tidy rows (json, csv) or tables (md)."""
+    from .results import experiment_rows, export, summary_tables
+
+    if fmt not in ("json", "csv", "md"):
+        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md")
+    store, record = _load_experiment(experiment)
+    rows = experiment_rows(store, record)
+    text = export(rows, summary_tables(rows, record), fmt)
+    if output:
+        from .files import atomic_write_text
+
+        atomic_write_text(output, text)
+        err.print(f"wrote {len(rows)} rows to {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
+@runs_app.command("reindex")
+def runs_reindex():
+    """Rebuild the index from the run directories (they are the truth)."""
+    from .store import RunStore
+
+    store = RunStore()
+    experiments, stages = store.reindex()
+    console.print(f"reindexed {experiments} experiments and {stages} stages from {store.home}", highlight=False)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except XtuiError as error:
+        err.print(f"xtui: error: {error}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Reading task data: local files (JSONL, CoNLL-U, SQuAD JSON) and the Hugging Face Hub.
+
+Every malformed input is reported as a ``DataError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator, Optional
+
+from .errors import DataError
+from .tasks import LOCAL_EXTENSIONS, Task
+
+
+def read_jsonl(path: Path) -> Iterator[tuple]:
+    """(line number, object) of a JSON-lines file; blank lines are skipped."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{path}:{number}: invalid JSON ({error.msg}); expected one JSON object per line") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            yield number, row
+
+
+def read_conllu(path: Path) -> Iterator[dict]:
+    """Sentences of a CoNLL-U file as ``{"tokens": [...], "upos": [...], "line": N}``.
+
+    Comment lines, multi-word token lines (``3-4``) and empty nodes (``8.1``) are skipped.
+    Three-column files (index, token, tag) are read too, the tag going to ``upos``.
+    """
+    tokens: list[str] = []
+    tags: list[str] = []
+    start = 1
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.rstrip("\n")
+            if not line.strip():
+                if tokens:
+                    yield {"tokens": tokens, "upos": tags, "line": start}
+                tokens, tags = [], []
+                continue
+            if line.startswith("#"):
+                continue
+            columns = line.split("\t")
+            if len(columns) not in (3, 10):
+                raise DataError(
+                    f"{path}:{number}: expected 10 tab-separated CoNLL-U columns (or 3), got {len(columns)}"
+                )
+            word_id = columns[0]
+            if "-" in word_id or "." in word_id:
+                continue
+            if not word_id.isdigit():
+                raise DataError(f"{path}:{number}: word ID {word_id!r} is not a number")
+            if not tokens:
+                start = number
+            tokens.append(columns[1])
+            tags.append(columns[3] if len(columns) == 10 else columns[2])
+    if tokens:
+        yield {"tokens": tokens, "upos": tags, "line": start}
+
+
+def read_squad(path: Path) -> Iterator[dict]:
+    """Questions of a SQuAD v1.1/v2.0 JSON file, flattened as the HF ``squad`` rows."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg}); expected SQuAD JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise DataError(f"{path}: expected SQuAD JSON with a top-level 'data' list")
+    for article in document["data"]:
+        title = article.get("title", "")
+        for paragraph in article.get("paragraphs", []):
+            context = paragraph.get("context")
+            if not isinstance(context, str):
+                raise DataError(f"{path}: a paragraph of {title!r} has no 'context' string")
+            for qa in paragraph.get("qas", []):
+                if "question" not in qa or "id" not in qa:
+                    raise DataError(f"{path}: a question of {title!r} lacks 'id' or 'question'")
+                answers = qa.get("answers", [])
+                yield {
+                    "id": qa["id"],
+                    "title": title,
+                    "context": context,
+                    "question": qa["question"],
+                    "answers": {
+                        "text": [a["text"] for a in answers],
+                        "answer_start": [a["answer_start"] for a in answers],
+                    },
+                    "is_impossible": bool(qa.get("is_impossible", False)),
+                }
+
+
+READERS = {"jsonl": read_jsonl, "conllu": read_conllu, "json": read_squad}
+
+
+def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path]) -> list[dict]:
+    """The examples of one (language, split) of a task, in the format of its kind."""
+    if task.generate is not None:
+        return list(task.generate(language, split))
+    if task.uses_local(data_dir):
+        path = task.local_file(data_dir, language, split)
+        if path is None:
+            wanted = ", ".join(f"{split}.{ext}" for ext in LOCAL_EXTENSIONS)
+            raise DataError(
+                f"{task.name}: no {language} {split} data: none of {wanted} in {Path(data_dir) / task.folder / language}"
+            )
+        reader = READERS[path.suffix.lstrip(".")]
+        if reader is read_jsonl:
+            return [_convert(task, row, f"{path}:{number}") for number, row in reader(path)]
+        return [_convert(task, row, f"{path}:{row['line']}" if "line" in row else str(path)) for row in reader(path)]
+    ref = task.hub(language, split) if task.hub else None
+    if ref is None:
+        raise DataError(f"{task.name}: has no {split} split for language {language!r} on the Hub")
+    return [_convert(task, row, f"{ref.dataset}/{ref.config}:{ref.split}") for row in load_hub_rows(ref)]
+
+
+def _convert(task: Task, row: dict, where: str) -> dict:
+    try:
+        return task.convert(row)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise DataError(f"{where}: row does not fit task {task.name!r} ({type(error).__name__}: {error})") from None
+
+
+def load_hub_rows(ref) -> list[dict]:
+    """Rows of a Hub dataset split at a pinned revision, filtered by ``ref.where``."""
+    import datasets  # heavy: only when the Hub is used
+
+    try:
+        dataset = datasets.load_dataset(ref.dataset, ref.config, split=ref.split, revision=ref.revision)
+    except Exception as error:  # datasets raises many types; the user needs the reference
+        raise DataError(
+            f"cannot load {ref.dataset} (config {ref.config}, split {ref.split}, revision {ref.revision}) "
+            f"from the Hub: {str(error).splitlines()[0] if str(error) else type(error).__name__}; "
+            "set XTUI_DATA_DIR to a local data folder to work offline"
+        ) from None
+    for column, value in ref.where:
+        dataset = dataset.filter(lambda row, c=column, v=value: row[c] == v)
+    return [dict(row) for row in dataset]

@@ -1,0 +1,277 @@
+"""The local executor: runs a plan's stages as Accelerate subprocesses, in dependency order.
+
+One worker process runs either one training stage (intermediate / target) or a group of
+small stages (zero-shot evaluations and few-shot shot sets) that share a parent
+checkpoint, so a model load and a process start are paid once per group. Every worker
+runs in its own process group; stopping ends the whole group (SIGINT, SIGTERM, SIGKILL).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from .files import EventTail, atomic_write_json, atomic_write_text, read_json
+from .plan import Plan, Stage
+from .store import RunStore
+
+GROUPED_TYPES = ("evaluate", "fewshot")
+MAX_GROUP = 64
+GRACE_SECONDS = (10.0, 5.0)
+
+
+def visible_gpus() -> list:
+    """GPU ids this process may use, without importing torch."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if value is not None:
+        return [g for g in value.split(",") if g.strip() and g.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        output = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(output.splitlines()) if line.startswith("GPU ")]
+
+
+def launch_config(gpu: Optional[str], port: int) -> str:
+    """An explicit Accelerate config: a user's default config file never applies."""
+    lines = [
+        "compute_environment: LOCAL_MACHINE",
+        "distributed_type: 'NO'",
+        "num_machines: 1",
+        "num_processes: 1",
+        "machine_rank: 0",
+        f"main_process_port: {port}",
+        "mixed_precision: 'no'",
+        f"use_cpu: {'false' if gpu is not None else 'true'}",
+        f"gpu_ids: '{gpu if gpu is not None else 'all'}'",
+        "rdzv_backend: static",
+        "same_network: true",
+        "main_training_function: main",
+        "downcast_bf16: 'no'",
+        "enable_cpu_affinity: false",
+        "tpu_use_cluster: false",
+        "tpu_use_sudo: false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Running:
+    stages: list
+    process: subprocess.Popen
+    gpu: Optional[str]
+    tails: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+
+class LocalExecutor:
+    """Runs the pending stages of a plan; ``on_event(stage, event)`` sees every worker event."""
+
+    def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2):
+        self.store = store
+        self.plan = plan
+        self.on_event = on_event
+        self.on_status = on_status
+        self.poll = poll
+        self.status: dict = {}
+        self.running: list = []
+        self.stop_requested = False
+        self.failures: dict = {}
+
+    # -- preparing stage directories ---------------------------------------------------------
+    def prepare(self) -> None:
+        for stage in self.plan.order():
+            folder = self.store.stage_dir(stage.hash)
+            folder.mkdir(parents=True, exist_ok=True)
+            if self.store.stage_result(stage.hash):
+                self.status[stage.hash] = "reused"
+                continue
+            data = stage.stage_json()
+            if stage.parent:
+                data["parent_dir"] = str(self.store.stage_dir(stage.parent))
+            atomic_write_json(folder / "stage.json", data)
+            self.status[stage.hash] = "pending"
+
+    # -- scheduling --------------------------------------------------------------------------------
+    def _ready(self) -> list:
+        ready = []
+        for stage in self.plan.order():
+            if self.status[stage.hash] != "pending":
+                continue
+            parent_status = self.status.get(stage.parent) if stage.parent else "done"
+            if parent_status in ("done", "reused"):
+                ready.append(stage)
+            elif parent_status in ("failed", "stopped", "blocked"):
+                self.status[stage.hash] = "blocked"
+                self.on_status(stage, "blocked", f"parent {stage.parent[:12]} {parent_status}")
+        return ready
+
+    def _next_group(self) -> list:
+        ready = self._ready()
+        if not ready:
+            return []
+        first = ready[0]
+        if first.type not in GROUPED_TYPES:
+            return [first]
+        group = [s for s in ready if s.type in GROUPED_TYPES and s.parent == first.parent]
+        # Zero-shot evaluations first: they are cheap and fill the K=0 table early.
+        group.sort(key=lambda s: (s.type != "evaluate", s.labels.get("language", ""), s.labels.get("shots", 0)))
+        return group[:MAX_GROUP]
+
+    def _launch(self, group: list, gpu: Optional[str]) -> Running:
+        folders = [self.store.stage_dir(s.hash) for s in group]
+        for folder in folders:
+            for name in ("events.jsonl", "result.json", "error.txt"):
+                (folder / name).unlink(missing_ok=True)
+        first = folders[0]
+        config_path = first / "launch.yaml"
+        atomic_write_text(config_path, launch_config(gpu, _free_port()))
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path),
+                   "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        if gpu is None:
+            command.append("--cpu")
+        command += ["-m", "xtui.worker", *map(str, folders)]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        log = open(first / "worker.log", "ab")
+        try:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=env, start_new_session=True)
+        finally:
+            log.close()
+        running = Running(group, process, gpu)
+        host = socket.gethostname()
+        for stage, folder in zip(group, folders):
+            atomic_write_json(folder / "running.json", {"pid": process.pid, "pgid": process.pid, "host": host,
+                                                        "started": time.time(), "group": [s.hash for s in group],
+                                                        "log": str(first / "worker.log")})
+            running.tails[stage.hash] = EventTail(folder / "events.jsonl")
+            self.status[stage.hash] = "queued"
+            self.on_status(stage, "queued", "")
+        return running
+
+    def _drain(self, running: Running) -> None:
+        for stage in running.stages:
+            for event in running.tails[stage.hash].read():
+                kind = event.get("event")
+                if kind == "start" and self.status[stage.hash] == "queued":
+                    self.status[stage.hash] = "running"
+                    self.on_status(stage, "running", "")
+                self.on_event(stage, event)
+
+    def _finish(self, running: Running) -> None:
+        self._drain(running)
+        code = running.process.returncode
+        for stage in running.stages:
+            folder = self.store.stage_dir(stage.hash)
+            (folder / "running.json").unlink(missing_ok=True)
+            if self.store.stage_result(stage.hash):
+                self.status[stage.hash] = "done"
+                self.on_status(stage, "done", "")
+                continue
+            status = "stopped" if self.stop_requested else "failed"
+            cause = failure_cause(folder, code, Path(folder.parent / running.stages[0].hash[:16] / "worker.log"))
+            self.status[stage.hash] = status
+            self.failures[stage.hash] = cause
+            self.on_status(stage, status, cause)
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> bool:
+        """Run every pending stage; True when all of them succeeded."""
+        self.prepare()
+        for stage in self.plan.order():
+            if self.status[stage.hash] == "reused":
+                self.on_status(stage, "reused", "")
+        slots = visible_gpus() or [None]
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum, frame):
+            if self.stop_requested:
+                return
+            self.stop_requested = True
+
+        for sig in previous:
+            signal.signal(sig, request_stop)
+        try:
+            while True:
+                free = [g for g in slots if g not in {r.gpu for r in self.running}]
+                while free and not self.stop_requested:
+                    group = self._next_group()
+                    if not group:
+                        break
+                    self.running.append(self._launch(group, free.pop(0)))
+                if not self.running:
+                    break
+                time.sleep(self.poll)
+                for running in list(self.running):
+                    self._drain(running)
+                    if running.process.poll() is not None:
+                        self.running.remove(running)
+                        self._finish(running)
+                if self.stop_requested:
+                    self._stop_all()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        for stage in self.plan.order():
+            if self.status[stage.hash] in ("pending", "queued"):
+                self.status[stage.hash] = "stopped" if self.stop_requested else "blocked"
+        return all(s in ("done", "reused") for s in self.status.values())
+
+    def _stop_all(self) -> None:
+        for sig, wait in ((signal.SIGINT, GRACE_SECONDS[0]), (signal.SIGTERM, GRACE_SECONDS[1]), (signal.SIGKILL, 5.0)):
+            alive = [r for r in self.running if r.process.poll() is None]
+            if not alive:
+                break
+            for running in alive:
+                try:
+                    os.killpg(running.process.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + wait
+            while time.time() < deadline and any(r.process.poll() is None for r in alive):
+                time.sleep(0.1)
+        for running in list(self.running):
+            running.process.wait()
+            self.running.remove(running)
+            self._finish(running)
+
+
+def failure_cause(folder: Path, returncode: Optional[int], log: Path) -> str:
+    """Why a stage ended without a result: its last error event, the signal, or the log's tail."""
+    events = EventTail(folder / "events.jsonl").read()
+    for event in reversed(events):
+        if event.get("event") == "error":
+            hint = f" ({event['hint']})" if event.get("hint") else ""
+            return f"{event.get('cause', 'error')}: {event.get('message', '')}{hint}"
+        if event.get("event") == "stopped":
+            return f"stopped by {event.get('signal', 'signal')}"
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name
+        return f"killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
+    if events and events[-1].get("event") != "done":
+        pass
+    tail = ""
+    try:
+        lines = [l for l in log.read_text(errors="replace").splitlines() if l.strip()]
+        tail = lines[-1] if lines else ""
+    except OSError:
+        pass
+    return f"worker exited with code {returncode}" + (f": {tail[:200]}" if tail else "")

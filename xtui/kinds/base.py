@@ -1,0 +1,79 @@
+"""The base of every kind (imports torch: worker only)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import torch
+from torch import nn
+
+
+class Kind:
+    """Subclass and implement ``features``, ``build_head``, ``decode`` and ``metrics``."""
+
+    name = "base"
+
+    def __init__(self, labels: Sequence[str], tokenizer, max_length: int, options: Optional[dict] = None):
+        self.labels = list(labels)
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.options = options or {}
+
+    # -- data ---------------------------------------------------------------------------
+    def features(self, examples: Sequence[dict]) -> list:
+        """Tokenise examples into dicts of lists (``input_ids``, ``attention_mask``, ``labels`` ...)."""
+        raise NotImplementedError
+
+    def stratum(self, example: dict) -> Optional[int]:
+        """Label used to stratify few-shot sampling, or None."""
+        return None
+
+    label_pad = -100
+
+    def collate(self, features: Sequence[dict]) -> dict:
+        """Dynamic padding to the longest sequence of the batch."""
+        longest = max(len(f["input_ids"]) for f in features)
+        pad = self.tokenizer.pad_token_id or 0
+        batch: dict[str, Any] = {}
+        for key in features[0]:
+            if key == "word_ids":
+                continue
+            values = [f[key] for f in features]
+            if isinstance(values[0], list):
+                fill = pad if key == "input_ids" else (self.label_pad if key == "labels" else 0)
+                values = [v + [fill] * (longest - len(v)) for v in values]
+            batch[key] = torch.tensor(values, dtype=torch.long)
+        return batch
+
+    # -- model --------------------------------------------------------------------------
+    def build_head(self, hidden_size: int, dropout: float) -> nn.Module:
+        raise NotImplementedError
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), ignore_index=self.label_pad)
+
+    # -- evaluation ---------------------------------------------------------------------
+    def decode(self, logits: torch.Tensor, features: Sequence[dict]) -> list:
+        """Predictions for the examples of one batch (in the batch's order)."""
+        raise NotImplementedError
+
+    def metrics(self, predictions: list, examples: Sequence[dict]) -> dict:
+        raise NotImplementedError
+
+
+class TaskModel(nn.Module):
+    """A pretrained encoder and a kind's head."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        # XLM-R has one token type: pair segment ids from a BERT-style tokenizer must not reach it.
+        self.use_token_types = getattr(encoder.config, "type_vocab_size", 1) > 1
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None, **_):
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None and self.use_token_types:
+            kwargs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**kwargs).last_hidden_state
+        return self.head(hidden)

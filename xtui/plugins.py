@@ -1,0 +1,164 @@
+"""Loading plugins: every entry point of the ``xtui`` group, each in its own try/except.
+
+A plugin that fails to import, raises in a hook or registers something invalid is
+recorded with its error and everything else keeps working. ``XTUI_STRICT_PLUGINS=1``
+turns such failures into an error, for plugin authors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Callable, Optional
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .tasks import Task, validate_task
+
+ENTRY_POINT_GROUP = "xtui"
+
+BUILTIN_KINDS = {
+    "classification": ("xtui.kinds.classification:ClassificationKind", "1"),
+    "tagging": ("xtui.kinds.tagging:TaggingKind", "1"),
+}
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str
+    version: str
+    tasks: list = field(default_factory=list)
+    error: Optional[str] = None
+
+
+@dataclass
+class KindInfo:
+    name: str
+    target: str
+    version: str
+    plugin: str
+
+
+@dataclass
+class ModelPreset:
+    name: str
+    resolve: Callable[[], str]
+    description: str
+    plugin: str
+
+
+@dataclass
+class Registry:
+    plugins: list = field(default_factory=list)
+    tasks: dict = field(default_factory=dict)
+    task_plugin: dict = field(default_factory=dict)
+    kinds: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list:
+        return [p for p in self.plugins if p.error]
+
+    def task(self, name: str) -> Task:
+        from .errors import SpecError
+
+        if name not in self.tasks:
+            raise SpecError(f"unknown task {name!r}; known tasks: {', '.join(sorted(self.tasks))}")
+        return self.tasks[name]
+
+
+_REGISTRY: Optional[Registry] = None
+
+
+def _entry_points():
+    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def load_plugins(strict: Optional[bool] = None, refresh: bool = False) -> Registry:
+    """Load every installed plugin once; later calls return the same registry."""
+    global _REGISTRY
+    if _REGISTRY is not None and not refresh:
+        return _REGISTRY
+    if strict is None:
+        strict = os.environ.get("XTUI_STRICT_PLUGINS", "") not in ("", "0")
+    registry = Registry()
+    for name, (target, version) in BUILTIN_KINDS.items():
+        registry.kinds[name] = KindInfo(name, target, version, "xtui")
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=ep.name,
+            module=ep.value,
+            distribution=dist.name if dist else "?",
+            version=dist.version if dist else "?",
+        )
+        registry.plugins.append(info)
+        try:
+            module = ep.load()
+            _register_module(registry, info, module)
+        except Exception as error:  # a broken plugin must not take xtui down
+            info.error = f"{type(error).__name__}: {error}".splitlines()[0]
+        if info.error and strict:
+            raise PluginError(f"plugin {info.name} ({info.distribution} {info.version}) failed: {info.error}")
+    _REGISTRY = registry
+    return registry
+
+
+def _register_module(registry: Registry, info: PluginInfo, module) -> None:
+    manager = pluggy.PluginManager("xtui")
+    manager.add_hookspecs(hookspecs)
+    manager.register(module, name=info.name)
+    problems: list[str] = []
+    kinds: dict = {}
+    tasks: list = []
+    models: dict = {}
+
+    def register_kind(name, target, version="1"):
+        if not isinstance(name, str) or ":" not in str(target):
+            problems.append(f"invalid kind registration {name!r} -> {target!r} (want 'module:Class')")
+            return
+        kinds[name] = KindInfo(name, target, str(version), info.name)
+
+    def register_task(task):
+        tasks.append(task)
+
+    def register_model(name, resolver, description=""):
+        if not isinstance(name, str) or not callable(resolver):
+            problems.append(f"invalid model preset {name!r} (want a name and a callable)")
+            return
+        models[name] = ModelPreset(name, resolver, description, info.name)
+
+    manager.hook.register_kinds(register=register_kind)
+    manager.hook.register_models(register=register_model)
+    manager.hook.register_tasks(register=register_task)
+    known_kinds = set(registry.kinds) | set(kinds)
+    good = []
+    for task in tasks:
+        task_problems = validate_task(task, sorted(known_kinds))
+        if not task_problems and task.name in registry.tasks:
+            task_problems = [
+                f"task {task.name!r} is already registered by plugin {registry.task_plugin[task.name]}"
+            ]
+        if task_problems:
+            problems.extend(task_problems)
+        else:
+            good.append(task)
+    registry.kinds.update(kinds)
+    registry.models.update(models)
+    for task in good:
+        registry.tasks[task.name] = task
+        registry.task_plugin[task.name] = info.name
+        info.tasks.append(task.name)
+    if problems:
+        info.error = "; ".join(problems)
+
+
+def print_failures(registry: Registry, stream=sys.stderr) -> None:
+    for plugin in registry.failed:
+        print(f"xtui: plugin {plugin.name} ({plugin.distribution} {plugin.version}) failed: {plugin.error}", file=stream)

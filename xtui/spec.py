@@ -1,0 +1,239 @@
+"""The spec: one TOML file describing a grid of experiments, validated with pydantic.
+
+Every error names the file and the field and says what would be valid, in one line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SpecError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NONE = "none"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Training(_Strict):
+    """Hyper-parameters shared by every training phase."""
+
+    batch_size: int = Field(16, ge=1, le=4096)
+    learning_rate: float = Field(2e-5, gt=0, lt=1)
+    max_steps: Optional[int] = Field(None, ge=1)
+    epochs: Optional[float] = Field(None, gt=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0, lt=1)
+    max_length: int = Field(128, ge=8, le=4096)
+    gradient_accumulation: int = Field(1, ge=1, le=1024)
+    eval_batch_size: int = Field(64, ge=1, le=4096)
+
+    def training_config(self) -> dict:
+        """What determines the training of a stage (part of its hash)."""
+        data = self.model_dump(include=set(Training.model_fields))
+        if data["max_steps"] is None and data["epochs"] is None:
+            data["epochs"] = 1.0
+        return data
+
+
+Mixture = list[str]
+
+
+class Intermediate(Training):
+    tasks: list[Union[str, Mixture]] = Field(default_factory=lambda: [NONE], min_length=1)
+    learning_rate: float = Field(1e-5, gt=0, lt=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _no_duplicates(cls, tasks):
+        seen = set()
+        for task in tasks:
+            key = task if isinstance(task, str) else "+".join(task)
+            if key in seen:
+                raise ValueError(f"{key!r} is listed twice")
+            if isinstance(task, list) and len(task) < 2:
+                raise ValueError("a mixture is a list of at least two tasks")
+            seen.add(key)
+        return tasks
+
+
+class Target(Training):
+    task: str
+    languages: list[str] = Field(min_length=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _unique(cls, languages):
+        if len(set(languages)) != len(languages):
+            raise ValueError("languages are listed twice")
+        return languages
+
+
+class Fewshot(_Strict):
+    shots: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    shot_sets: int = Field(5, ge=1, le=100)
+    steps: int = Field(10, ge=1)
+    batch_size: int = Field(8, ge=1, le=4096)
+    learning_rate: float = Field(1e-5, gt=0, lt=1)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0, lt=1)
+    max_length: Optional[int] = Field(None, ge=8, le=4096)
+    eval_batch_size: int = Field(64, ge=1, le=4096)
+    stratified: bool = True
+    save_checkpoints: bool = False
+
+    @field_validator("shots")
+    @classmethod
+    def _shots(cls, shots):
+        if any(k < 0 for k in shots):
+            raise ValueError("shot counts must be 0 or more")
+        if len(set(shots)) != len(shots):
+            raise ValueError("shot counts are listed twice")
+        return sorted(shots)
+
+    def training_config(self, max_length: int) -> dict:
+        return {
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "max_steps": self.steps,
+            "epochs": None,
+            "warmup_ratio": self.warmup_ratio,
+            "weight_decay": self.weight_decay,
+            "max_length": self.max_length or max_length,
+            "gradient_accumulation": 1,
+            "eval_batch_size": self.eval_batch_size,
+        }
+
+
+class Spec(_Strict):
+    name: str
+    model: str = "xlm-roberta-base"
+    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    data_dir: Optional[str] = None
+    description: str = ""
+    intermediate: Intermediate = Field(default_factory=Intermediate)
+    target: Target
+    fewshot: Fewshot = Field(default_factory=Fewshot)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name):
+        if not NAME_PATTERN.match(name):
+            raise ValueError("use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return name
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, seeds):
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("seeds are listed twice")
+        return seeds
+
+    @model_validator(mode="after")
+    def _model(self):
+        if not self.model.strip():
+            raise ValueError("model must not be empty")
+        return self
+
+
+def _field_path(location: tuple) -> str:
+    parts = []
+    for item in location:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _describe(error: dict) -> str:
+    kind = error["type"]
+    field = _field_path(tuple(x for x in error["loc"] if not (isinstance(x, str) and x in ("str", "list[str]"))))
+    if kind == "extra_forbidden":
+        parent = field.rsplit(".", 1)[0] if "." in field else None
+        model = _model_at(parent)
+        valid = ", ".join(model.model_fields) if model else ""
+        return f"unknown field {field!r}" + (f" (valid: {valid})" if valid else "")
+    if kind == "missing":
+        return f"field {field!r} is required"
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, (dict, list)) else ""
+    return f"field {field!r}: {message}{shown}"
+
+
+def _model_at(path: Optional[str]):
+    model = Spec
+    if not path or path == "(top level)":
+        return Spec
+    for part in path.split("."):
+        info = model.model_fields.get(part)
+        if info is None or not isinstance(info.annotation, type) or not issubclass(info.annotation, BaseModel):
+            return None
+        model = info.annotation
+    return model
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``target.learning_rate=1e-5`` -> (["target", "learning_rate"], 1e-5)."""
+    if "=" not in text:
+        raise SpecError(f"--set {text!r}: expected FIELD=VALUE, e.g. target.learning_rate=1e-5")
+    key, raw = text.split("=", 1)
+    path = [part.strip() for part in key.strip().split(".")]
+    if not all(path):
+        raise SpecError(f"--set {text!r}: field name is empty")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SpecError(f"--set {text!r}: {part!r} is not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def parse_spec(data: dict, source: str = "spec") -> Spec:
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(e) for e in error.errors()]
+        raise SpecError(f"{source}: " + "; ".join(problems)) from None
+
+
+def load_spec(path: Path, overrides: Optional[list[str]] = None) -> tuple[Spec, str]:
+    """Read, override and validate a spec; returns it with the TOML text as run."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: cannot read spec ({error})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{path}: invalid TOML: {error}") from None
+    data = apply_overrides(data, overrides or [])
+    return parse_spec(data, str(path)), text
+
+
+def intermediate_key(entry: Union[str, list]) -> str:
+    """The name of an intermediate choice in tables: ``none``, ``anli``, ``mnli+squad_v1``."""
+    return entry if isinstance(entry, str) else "+".join(entry)

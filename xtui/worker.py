@@ -1,0 +1,430 @@
+"""The worker: runs one stage, or a group of stages that share a parent checkpoint.
+
+Launched by the executor as ``accelerate launch ... -m xtui.worker STAGE_DIR [STAGE_DIR ...]``.
+It never talks to the UI or the index: it reads ``stage.json``, appends one JSON event per
+line to ``events.jsonl``, saves a safetensors checkpoint and writes ``result.json``
+atomically, last.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .files import atomic_write_json, atomic_write_text, read_json
+
+
+class Stopped(Exception):
+    """The supervisor asked this worker to stop (SIGINT / SIGTERM)."""
+
+
+class Events:
+    """Appends events to a stage's ``events.jsonl``; only the main process writes."""
+
+    def __init__(self, path: Path, enabled: bool):
+        self.enabled = enabled
+        self.handle = open(path, "a", encoding="utf-8") if enabled else None
+
+    def emit(self, event: str, **fields) -> None:
+        if self.handle:
+            self.handle.write(json.dumps({"event": event, "time": time.time(), **fields}, ensure_ascii=False) + "\n")
+            self.handle.flush()
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signal.Signals(signum).name)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    import datasets
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+
+
+class Worker:
+    def __init__(self):
+        import torch
+        from accelerate import Accelerator
+
+        self.torch = torch
+        self.accelerator = Accelerator()
+        self.tokenizers: dict = {}
+        self.examples: dict = {}
+        self.features: dict = {}
+        self.parent_state: dict = {}
+        self.registry = None
+
+    # -- caches shared by the stages of one group ------------------------------------------
+    def task(self, name: str):
+        from .plugins import load_plugins
+
+        if self.registry is None:
+            self.registry = load_plugins()
+        return self.registry.task(name)
+
+    def tokenizer(self, model: dict):
+        from transformers import AutoTokenizer
+
+        source = model["source"]
+        if source not in self.tokenizers:
+            name, _, revision = source.partition("@")
+            self.tokenizers[source] = AutoTokenizer.from_pretrained(name, revision=revision or None)
+        return self.tokenizers[source]
+
+    def load_examples(self, stage: dict, language: str, split: str) -> list:
+        from .data import load_examples
+
+        key = (stage["task"], language, split, stage.get("data_dir"))
+        if key not in self.examples:
+            data_dir = Path(stage["data_dir"]) if stage.get("data_dir") else None
+            self.examples[key] = load_examples(self.task(stage["task"]), language, split, data_dir)
+        return self.examples[key]
+
+    def load_features(self, stage: dict, kind, language: str, split: str) -> list:
+        key = (stage["task"], language, split, stage.get("data_dir"), stage["model"]["source"], kind.max_length)
+        if key not in self.features:
+            self.features[key] = kind.features(self.load_examples(stage, language, split))
+        return self.features[key]
+
+    def build_model(self, stage: dict, kind):
+        """Encoder from the parent checkpoint (or the base model), head from the parent when
+        it was trained on the same task, fresh otherwise."""
+        from safetensors.torch import load_file
+        from transformers import AutoModel
+
+        from .kinds.base import TaskModel
+
+        torch = self.torch
+        parent_dir = stage.get("parent_dir")
+        model_ref = stage["model"]
+        parent = read_json(Path(parent_dir) / "stage.json") if parent_dir else None
+        if parent_dir and parent_dir in self.parent_state:
+            encoder_config, state = self.parent_state[parent_dir]
+            encoder = AutoModel.from_config(encoder_config)
+            encoder.load_state_dict(state["encoder"])
+        elif parent_dir:
+            encoder = AutoModel.from_pretrained(Path(parent_dir) / "checkpoint")
+        elif model_ref["tiny"]:
+            from transformers import XLMRobertaConfig
+
+            from .models import TINY_CONFIG
+
+            tokenizer = self.tokenizer(model_ref)
+            config = {k: v for k, v in TINY_CONFIG.items() if k != "model_type"}
+            torch.manual_seed(stage["seed"])
+            encoder = AutoModel.from_config(
+                XLMRobertaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config)
+            )
+        else:
+            name, _, revision = model_ref["source"].partition("@")
+            encoder = AutoModel.from_pretrained(name, revision=revision or None)
+        dropout = getattr(encoder.config, "hidden_dropout_prob", 0.1)
+        torch.manual_seed(stage["seed"])
+        head = kind.build_head(encoder.config.hidden_size, dropout)
+        if parent is not None and parent["task"] == stage["task"]:
+            if parent_dir in self.parent_state:
+                head.load_state_dict(self.parent_state[parent_dir][1]["head"])
+            else:
+                head.load_state_dict(load_file(Path(parent_dir) / "checkpoint" / "head.safetensors"))
+        if parent_dir and parent_dir not in self.parent_state and stage["type"] in ("fewshot", "evaluate"):
+            self.parent_state[parent_dir] = (
+                encoder.config,
+                {"encoder": {k: v.clone() for k, v in encoder.state_dict().items()},
+                 "head": {k: v.clone() for k, v in head.state_dict().items()}},
+            )
+        return TaskModel(encoder, head)
+
+    # -- training and evaluation ------------------------------------------------------------
+    def evaluate(self, model, kind, features: list, examples: list, batch_size: int) -> dict:
+        torch = self.torch
+        accelerator = self.accelerator
+        model.eval()
+        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+        predictions: list = [None] * len(features)
+        with torch.no_grad():
+            for start in range(0, len(order), batch_size):
+                indices = order[start:start + batch_size]
+                batch_features = [features[i] for i in indices]
+                batch = {k: v.to(accelerator.device) for k, v in kind.collate(batch_features).items()}
+                logits = model(**batch)
+                for index, prediction in zip(indices, kind.decode(logits.float().cpu(), batch_features)):
+                    predictions[index] = prediction
+        model.train()
+        return kind.metrics(predictions, examples)
+
+    def train(self, stage: dict, model, kind, features: list, events: Events, selection=None) -> dict:
+        """Train ``model`` on ``features`` with the stage's hyper-parameters.
+
+        ``selection`` is ``(evaluate_fn, metric)``: evaluate at a few points and keep the best state.
+        """
+        torch = self.torch
+        accelerator = self.accelerator
+        from torch.utils.data import DataLoader
+        from transformers import get_linear_schedule_with_warmup
+
+        config = stage["training"]
+        generator = torch.Generator().manual_seed(stage["seed"])
+        loader = DataLoader(features, batch_size=config["batch_size"], shuffle=True, generator=generator,
+                            collate_fn=kind.collate, drop_last=False)
+        accumulation = config.get("gradient_accumulation", 1)
+        updates_per_epoch = max(1, math.ceil(len(loader) / accumulation))
+        total = config["max_steps"] or max(1, math.ceil(config["epochs"] * updates_per_epoch))
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        groups = [
+            {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config["weight_decay"]},
+            {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(groups, lr=config["learning_rate"])
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(config["warmup_ratio"] * total), total)
+        model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+        events.emit("train", total_steps=total, examples=len(features), batch_size=config["batch_size"],
+                    updates_per_epoch=updates_per_epoch)
+
+        if selection is not None:
+            count = math.ceil(total / updates_per_epoch) if total >= 2 * updates_per_epoch else 4
+            count = max(1, min(count, 10, total))
+            eval_points = {math.ceil(total * i / count) for i in range(1, count + 1)}
+        else:
+            eval_points = set()
+        log_every = max(1, total // 100)
+        best = None
+        step = 0
+        seen = 0
+        window_examples = 0
+        window_start = time.perf_counter()
+        started = window_start
+        running_loss = torch.zeros((), device=accelerator.device)
+        window_batches = 0
+        last_loss = float("nan")
+        model.train()
+        epoch = 0
+        while step < total:
+            micro = 0
+            for batch in loader:
+                labels = batch.pop("labels")
+                logits = model(**batch)
+                loss = kind.loss(logits, labels) / accumulation
+                accelerator.backward(loss)
+                running_loss += loss.detach() * accumulation
+                window_batches += 1
+                examples_in_batch = labels.size(0) * accelerator.num_processes
+                seen += examples_in_batch
+                window_examples += examples_in_batch
+                micro += 1
+                if micro % accumulation and micro != len(loader):
+                    continue
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                now = time.perf_counter()
+                if step % log_every == 0 or step == total or now - window_start > 2.0:
+                    last_loss = (running_loss / max(window_batches, 1)).item()
+                    events.emit("step", step=step, total=total, epoch=epoch, loss=last_loss,
+                                lr=scheduler.get_last_lr()[0],
+                                examples_per_second=window_examples / max(now - window_start, 1e-9))
+                    running_loss.zero_()
+                    window_batches = window_examples = 0
+                    window_start = now
+                if step in eval_points:
+                    evaluate, metric = selection
+                    scores = evaluate(model)
+                    events.emit("eval", step=step, split="validation", metrics=scores, selection=True)
+                    if best is None or scores[metric] > best["value"]:
+                        unwrapped = accelerator.unwrap_model(model)
+                        best = {"step": step, "value": scores[metric], "metrics": scores,
+                                "state": {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}}
+                if step >= total:
+                    break
+            epoch += 1
+        elapsed = time.perf_counter() - started
+        unwrapped = accelerator.unwrap_model(model)
+        summary = {"steps": total, "examples_seen": seen, "train_examples": len(features), "final_loss": last_loss,
+                   "seconds": elapsed, "examples_per_second": seen / max(elapsed, 1e-9), "epochs_run": seen / max(len(features), 1)}
+        if best is not None:
+            if best["step"] != total:
+                unwrapped.load_state_dict(best["state"])
+            summary["selection"] = {"strategy": "best English validation", "metric": selection[1],
+                                    "step": best["step"], "value": best["value"], "evaluations": len(eval_points)}
+            summary["validation"] = best["metrics"]
+        else:
+            summary["selection"] = {"strategy": "last checkpoint", "step": total,
+                                    "reason": "no English validation data" if stage["type"] == "target" else "no selection"}
+        accelerator.free_memory()
+        return summary
+
+    def save_checkpoint(self, model, stage_dir: Path) -> None:
+        from safetensors.torch import save_file
+
+        if not self.accelerator.is_main_process:
+            return
+        final = stage_dir / "checkpoint"
+        partial = stage_dir / "checkpoint.partial"
+        if partial.exists():
+            import shutil
+
+            shutil.rmtree(partial)
+        model.encoder.save_pretrained(partial)
+        save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, partial / "head.safetensors")
+        if final.exists():
+            import shutil
+
+            shutil.rmtree(final)
+        os.replace(partial, final)
+
+    # -- one stage -------------------------------------------------------------------------------
+    def run_stage(self, stage_dir: Path) -> bool:
+        from .kinds import load_kind_class
+        from .shots import sample_shots
+
+        torch = self.torch
+        accelerator = self.accelerator
+        stage = read_json(stage_dir / "stage.json")
+        main = accelerator.is_main_process
+        events = Events(stage_dir / "events.jsonl", main)
+        started = time.time()
+        events.emit("start", pid=os.getpid(), pgid=os.getpgid(0), host=socket.gethostname(),
+                    type=stage["type"], device=str(accelerator.device), processes=accelerator.num_processes)
+        try:
+            from accelerate.utils import set_seed
+
+            set_seed(stage["seed"])
+            task = self.task(stage["task"])
+            max_length = stage.get("training", {}).get("max_length") or stage.get("max_length", 128)
+            kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, dict(task.options))
+            model = self.build_model(stage, kind).to(accelerator.device)
+            result: dict = {}
+            eval_batch = stage.get("eval_batch_size") or stage.get("training", {}).get("eval_batch_size", 64)
+            language = stage["language"]
+            if stage["type"] in ("intermediate", "target"):
+                features = self.load_features(stage, kind, language, task.train_split)
+                selection = None
+                if "validation" in stage["data"]:
+                    valid_examples = self.load_examples(stage, language, task.validation_split)
+                    valid_features = self.load_features(stage, kind, language, task.validation_split)
+                    selection = (lambda m: self.evaluate(m, kind, valid_features, valid_examples, eval_batch), task.metric)
+                result["train"] = self.train(stage, model, kind, features, events, selection)
+                result["selection"] = result["train"].pop("selection")
+                if "validation" in result["train"]:
+                    result["validation"] = result["train"].pop("validation")
+            elif stage["type"] == "fewshot":
+                pool_split = stage["shot_pool"]["split"]
+                pool = self.load_examples(stage, language, pool_split)
+                strata = [kind.stratum(e) for e in pool] if stage.get("stratified", True) else [None] * len(pool)
+                indices = sample_shots(strata, stage["shots"], stage["shot_seed"], stage.get("stratified", True),
+                                       what=f"{stage['task']} {language} {pool_split}")
+                shots = [pool[i] for i in indices]
+                if main:
+                    atomic_write_text(stage_dir / "shots.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in shots))
+                result["shot_indices"] = indices
+                result["shot_split"] = pool_split
+                features = kind.features(shots)
+                set_seed(stage["seed"])
+                result["train"] = self.train(stage, model, kind, features, events)
+                result["selection"] = result["train"].pop("selection")
+                model = self.accelerator.unwrap_model(model)
+            if stage["type"] in ("evaluate", "fewshot"):
+                split = stage["evaluation"]["split"]
+                examples = self.load_examples(stage, language, split)
+                features = self.load_features(stage, kind, language, split)
+                eval_started = time.perf_counter()
+                scores = self.evaluate(model, kind, features, examples, eval_batch)
+                events.emit("eval", split=split, language=language, metrics=scores,
+                            examples_per_second=len(examples) / max(time.perf_counter() - eval_started, 1e-9))
+                result["metrics"] = scores
+                result["evaluation"] = {"split": split, "language": language, "examples": len(examples)}
+            if stage.get("save_checkpoint"):
+                self.save_checkpoint(self.accelerator.unwrap_model(model), stage_dir)
+            result = {
+                "hash": stage["hash"], "type": stage["type"], "status": "done", "task": stage["task"],
+                "language": language, "labels": stage["labels"], "seed": stage["seed"],
+                "metric": task.metric, **result,
+                "device": str(accelerator.device), "processes": accelerator.num_processes,
+                "versions": _versions(), "started": started, "finished": time.time(),
+                "seconds": time.time() - started,
+            }
+            if main:
+                atomic_write_json(stage_dir / "result.json", result)
+            events.emit("done", metrics=result.get("metrics") or result.get("validation") or {}, seconds=result["seconds"])
+            return True
+        except Stopped as stop:
+            events.emit("stopped", signal=str(stop))
+            raise
+        except Exception as error:
+            cause, hint = _classify(error)
+            message = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else type(error).__name__
+            if main:
+                atomic_write_text(stage_dir / "error.txt", traceback.format_exc())
+            events.emit("error", message=message, cause=cause, hint=hint)
+            print(f"xtui worker: stage {stage_dir.name} failed: {message}", file=sys.stderr)
+            return False
+        finally:
+            events.close()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+
+def _classify(error: Exception) -> tuple:
+    from .errors import XtuiError
+
+    name = type(error).__name__
+    text = str(error).lower()
+    if "out of memory" in text or name in ("OutOfMemoryError", "MemoryError"):
+        return "out of memory", "lower batch_size (and raise gradient_accumulation to keep the effective batch)"
+    if isinstance(error, XtuiError):
+        return "bad input", ""
+    if isinstance(error, OSError) and getattr(error, "errno", None) == 28:
+        return "disk full", "free space in the runs directory (XTUI_HOME)"
+    return "exception", "see error.txt in the stage directory"
+
+
+def _versions() -> dict:
+    import accelerate
+    import torch
+    import transformers
+
+    from . import __version__
+
+    return {"xtui": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "accelerate": accelerate.__version__, "python": platform.python_version()}
+
+
+def main(argv=None) -> int:
+    stage_dirs = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
+    if not stage_dirs:
+        print("usage: python -m xtui.worker STAGE_DIR [STAGE_DIR ...]", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    signal.signal(signal.SIGINT, _raise_stopped)
+    _quiet_libraries()
+    worker = Worker()
+    failed = 0
+    try:
+        for stage_dir in stage_dirs:
+            if not worker.run_stage(stage_dir):
+                failed += 1
+    except Stopped:
+        return 130
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -133,10 +133,10 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry) -> int:
     store.upsert_stages([stage_summary(store, d) for d in plan.stages])
     render_tables(tables, console)
     for digest, cause in executor.failures.items():
-        err.print(f"stage {digest[:12]} ({plan.stages[digest].describe()}) {statuses[digest]}: {cause}", highlight=False)
+        err.print(f"stage {digest[:12]} ({plan.stages[digest].describe()}) {statuses[digest]}: {cause}", highlight=False, soft_wrap=True)
     blocked = sum(1 for s in statuses.values() if s == "blocked")
     if blocked:
-        err.print(f"{blocked} stages did not run because a stage they depend on did not finish", highlight=False)
+        err.print(f"{blocked} stages did not run because a stage they depend on did not finish", highlight=False, soft_wrap=True)
     console.print(f"experiment {experiment_id} {status} in {experiment['finished'] - experiment['created']:.0f}s", highlight=False)
     if executor.stop_requested:
         return 130

@@ -143,3 +143,17 @@ def load_hub_rows(ref) -> list[dict]:
     for column, value in ref.where:
         dataset = dataset.filter(lambda row, c=column, v=value: row[c] == v)
     return [dict(row) for row in dataset]
+
+
+_COUNTS: dict = {}
+
+
+def count_examples(task: Task, language: str, split: str, data_dir: Optional[Path]) -> Optional[int]:
+    """How many examples (language, split) has, when that is cheap to know (generated or
+    local data); None for Hub data, which is only counted when a worker loads it."""
+    if task.generate is None and not task.uses_local(data_dir):
+        return None
+    key = task.fingerprint(language, split, data_dir)
+    if key not in _COUNTS:
+        _COUNTS[key] = len(load_examples(task, language, split, data_dir))
+    return _COUNTS[key]

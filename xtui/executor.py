@@ -175,6 +175,9 @@ class LocalExecutor:
                     self.status[stage.hash] = "running"
                     self.on_status(stage, "running", "")
                 self.on_event(stage, event)
+                if kind == "done" and self.store.stage_result(stage.hash):
+                    self.status[stage.hash] = "done"
+                    self.on_status(stage, "done", "")
 
     def _finish(self, running: Running) -> None:
         self._drain(running)
@@ -182,12 +185,14 @@ class LocalExecutor:
         for stage in running.stages:
             folder = self.store.stage_dir(stage.hash)
             (folder / "running.json").unlink(missing_ok=True)
+            if self.status[stage.hash] == "done":
+                continue
             if self.store.stage_result(stage.hash):
                 self.status[stage.hash] = "done"
                 self.on_status(stage, "done", "")
                 continue
             status = "stopped" if self.stop_requested else "failed"
-            cause = failure_cause(folder, code, Path(folder.parent / running.stages[0].hash[:16] / "worker.log"))
+            cause = failure_cause(folder, code, self.store.stage_dir(running.stages[0].hash) / "worker.log")
             self.status[stage.hash] = status
             self.failures[stage.hash] = cause
             self.on_status(stage, status, cause)

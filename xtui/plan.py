@@ -143,6 +143,20 @@ class _Builder:
             raise SpecError(f"{self.source}: task {task.name!r} has no {language} {split} split {where}, needed for {what}")
         return task.fingerprint(language, split, self.data_dir)
 
+    def _check_pool(self, task: Task, language: str, shots: int) -> None:
+        from .data import count_examples
+        from .errors import DataError
+
+        try:
+            size = count_examples(task, language, task.shot_split, self.data_dir)
+        except DataError as error:
+            raise SpecError(f"{self.source}: {error}") from None
+        if size is not None and shots > size:
+            raise SpecError(
+                f"{self.source}: field 'fewshot.shots': K={shots} is larger than the {language} shot pool of "
+                f"{task.name} ({task.shot_split}, {size} examples); use K <= {size}"
+            )
+
     def _kind(self, task: Task) -> dict:
         info = self.registry.kinds[task.kind]
         return {"name": info.name, "target": info.target, "version": info.version}
@@ -201,6 +215,7 @@ class _Builder:
                 continue
             for shots in (k for k in fewshot.shots if k > 0):
                 pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}")
+                self._check_pool(target, language, shots)
                 for shot_set in range(fewshot.shot_sets):
                     self._add(
                         "fewshot", target_stage.hash,

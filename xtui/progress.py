@@ -36,8 +36,8 @@ class PlainDisplay:
         self.console.print(text, highlight=False, soft_wrap=True)
 
     def on_status(self, stage: Stage, status: str, detail: str) -> None:
-        if status in ("queued",):
-            return
+        if status in ("queued", "done"):
+            return  # "done" is told by the stage's own done event, with its score
         suffix = f": {detail}" if detail else ""
         self.line(f"{time.strftime('%H:%M:%S')} {status:<8} {stage.short} {stage.describe()}{suffix}")
 

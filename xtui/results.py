@@ -117,8 +117,9 @@ def _format_cell(cell: tuple, baseline: Optional[tuple], show_delta: bool) -> st
 
 
 def table_lines(table: dict) -> tuple:
-    """(title, header, rows of strings) of one summary table."""
-    columns = table["languages"] + ["avg"]
+    """(title, header, rows of strings) of one summary table; columns with no value are left out."""
+    columns = [c for c in table["languages"] + ["avg"]
+               if any((row.get(c) or (None,))[0] is not None for row in table["cells"].values())]
     none = table["cells"].get("none")
     body = []
     for intermediate in table["intermediates"]:

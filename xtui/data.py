@@ -15,8 +15,12 @@ from .tasks import LOCAL_EXTENSIONS, Task
 
 def read_jsonl(path: Path) -> Iterator[tuple]:
     """(line number, object) of a JSON-lines file; blank lines are skipped."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{path}:{number}: not valid UTF-8; data files must be UTF-8 text") from None
             if not line.strip():
                 continue
             try:
@@ -74,16 +78,23 @@ def read_squad(path: Path) -> Iterator[dict]:
         raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg}); expected SQuAD JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DataError(f"{path}: expected SQuAD JSON with a top-level 'data' list")
-    for article in document["data"]:
+    for number, article in enumerate(document["data"], 1):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs", []), list):
+            raise DataError(f"{path}: data[{number - 1}] is not an article object with a 'paragraphs' list")
         title = article.get("title", "")
         for paragraph in article.get("paragraphs", []):
-            context = paragraph.get("context")
+            context = paragraph.get("context") if isinstance(paragraph, dict) else None
             if not isinstance(context, str):
                 raise DataError(f"{path}: a paragraph of {title!r} has no 'context' string")
             for qa in paragraph.get("qas", []):
-                if "question" not in qa or "id" not in qa:
-                    raise DataError(f"{path}: a question of {title!r} lacks 'id' or 'question'")
+                if not isinstance(qa, dict) or "question" not in qa or "id" not in qa:
+                    raise DataError(f"{path}: a question of {title!r} is not an object with 'id' and 'question'")
                 answers = qa.get("answers", [])
+                if not isinstance(answers, list) or not all(
+                    isinstance(a, dict) and isinstance(a.get("text"), str) and isinstance(a.get("answer_start"), int)
+                    for a in answers
+                ):
+                    raise DataError(f"{path}: question {qa['id']!r} has answers without 'text' and integer 'answer_start'")
                 yield {
                     "id": qa["id"],
                     "title": title,

@@ -17,6 +17,8 @@ def accuracy(predictions: Sequence[int], references: Sequence[int]) -> float:
 
 
 def macro_f1(predictions: Sequence[int], references: Sequence[int], num_labels: int) -> float:
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
     scores = []
     for label in range(num_labels):
         tp = sum(1 for p, r in zip(predictions, references) if p == label and r == label)

@@ -87,7 +87,8 @@ def _task_for(registry: Registry, name: str, field_name: str, role: str) -> Task
     task = registry.tasks[name]
     if role not in task.roles:
         valid = sorted(t.name for t in registry.tasks.values() if role in t.roles)
-        raise SpecError(f"field {field_name!r}: task {name!r} cannot be an {role} task (valid: {', '.join(valid)})")
+        article = "an" if role[0] in "aeiou" else "a"
+        raise SpecError(f"field {field_name!r}: task {name!r} cannot be {article} {role} task (valid: {', '.join(valid)})")
     return task
 
 
@@ -137,10 +138,11 @@ class _Builder:
     def __init__(self, plan: Plan, registry: Registry, model: ModelRef, data_dir: Optional[Path], source: str):
         self.plan, self.registry, self.model, self.data_dir, self.source = plan, registry, model, data_dir, source
 
-    def _need(self, task: Task, language: str, split: Optional[str], what: str) -> str:
+    def _need(self, task: Task, language: str, split: Optional[str], what: str, field: str) -> str:
         if split is None or not task.has_split(language, split, self.data_dir):
             where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
-            raise SpecError(f"{self.source}: task {task.name!r} has no {language} {split} split {where}, needed for {what}")
+            raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}, "
+                            f"needed for {what}")
         return task.fingerprint(language, split, self.data_dir)
 
     def _check_pool(self, task: Task, language: str, shots: int) -> None:
@@ -178,7 +180,7 @@ class _Builder:
         parent = None
         if entry != NONE:
             task = self.registry.tasks[entry]
-            data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {entry}")}
+            data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {entry}", "intermediate.tasks")}
             if task.validation_split and task.has_split(task.train_language, task.validation_split, self.data_dir):
                 data["validation"] = task.fingerprint(task.train_language, task.validation_split, self.data_dir)
             stage = self._add(
@@ -189,7 +191,7 @@ class _Builder:
             )
             parent = stage.hash
         training = spec.target.training_config()
-        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}")}
+        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", "target.task")}
         if target.validation_split and target.has_split(target.train_language, target.validation_split, self.data_dir):
             data["validation"] = target.fingerprint(target.train_language, target.validation_split, self.data_dir)
         target_stage = self._add(
@@ -203,7 +205,7 @@ class _Builder:
             languages.insert(0, target.train_language)
         fewshot = spec.fewshot
         for language in languages:
-            test = self._need(target, language, target.test_split, f"evaluating {language}")
+            test = self._need(target, language, target.test_split, f"evaluating {language}", "target.languages")
             evaluation = {"split": target.test_split, "fingerprint": test}
             common = {**base, **self._task_config(target), "language": language, "evaluation": evaluation}
             labels = {"intermediate": entry, "task": target.name, "language": language, "seed": seed}
@@ -214,7 +216,7 @@ class _Builder:
             if language == target.train_language:
                 continue
             for shots in (k for k in fewshot.shots if k > 0):
-                pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}")
+                pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}", "fewshot.shots")
                 self._check_pool(target, language, shots)
                 for shot_set in range(fewshot.shot_sets):
                     self._add(

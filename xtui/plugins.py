@@ -77,7 +77,12 @@ _REGISTRY: Optional[Registry] = None
 
 
 def _entry_points():
-    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    """Built-in plugins (shipped with xtui) first, so a third-party plugin can never take a built-in task's name."""
+    def key(ep):
+        dist = getattr(ep, "dist", None)
+        return (0 if dist is not None and dist.name == "xtui" else 1, ep.name)
+
+    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=key)
 
 
 def load_plugins(strict: Optional[bool] = None, refresh: bool = False) -> Registry:

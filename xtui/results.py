@@ -82,7 +82,8 @@ def summary_tables(rows: list, experiment: dict) -> list:
         task_rows = [r for r in test_rows if r["task"] == task]
         metric = headline_metric if headline_metric and any(r["metric"] == headline_metric for r in task_rows) else task_rows[0]["metric"]
         task_rows = [r for r in task_rows if r["metric"] == metric]
-        languages_order = [l for l in (["en"] + list(experiment.get("languages") or [])) if any(r["language"] == l for r in task_rows)]
+        languages_order = [l for l in dict.fromkeys(["en"] + list(experiment.get("languages") or []))
+                           if any(r["language"] == l for r in task_rows)]
         target_languages = [l for l in (experiment.get("languages") or []) if l != "en"]
         intermediates = list(dict.fromkeys(experiment.get("intermediate") or [r["intermediate"] for r in task_rows]))
         for shots in sorted({r["shots"] for r in task_rows}):

@@ -19,7 +19,7 @@ NONE = "none"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class Training(_Strict):
@@ -136,11 +136,12 @@ class Spec(_Strict):
             raise ValueError("seeds are listed twice")
         return seeds
 
-    @model_validator(mode="after")
-    def _model(self):
-        if not self.model.strip():
-            raise ValueError("model must not be empty")
-        return self
+    @field_validator("model")
+    @classmethod
+    def _model(cls, model):
+        if not model.strip():
+            raise ValueError("must not be empty: give a preset (minilm, tiny, xlm-roberta-base, xlm-roberta-large), a Hub id or a folder")
+        return model
 
 
 def _field_path(location: tuple) -> str:

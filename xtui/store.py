@@ -107,8 +107,6 @@ class RunStore:
 
         if write:
             self.ensure()
-        elif not self.index_path.exists():
-            self.home.mkdir(parents=True, exist_ok=True) if self.home.parent.exists() else None
         lock = FileLock(str(self.home / "index.lock"), timeout=60) if self.home.is_dir() else None
         if lock is None:
             db = TinyDB(storage=_EmptyStorage)

@@ -192,7 +192,10 @@ class LocalExecutor:
                 self.on_status(stage, "done", "")
                 continue
             status = "stopped" if self.stop_requested else "failed"
-            cause = failure_cause(folder, code, self.store.stage_dir(running.stages[0].hash) / "worker.log")
+            if not (folder / "events.jsonl").exists():
+                cause = f"{status} before it started (worker exited with code {code})"
+            else:
+                cause = failure_cause(folder, code, self.store.stage_dir(running.stages[0].hash) / "worker.log")
             self.status[stage.hash] = status
             self.failures[stage.hash] = cause
             self.on_status(stage, status, cause)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from .files import atomic_write_json, atomic_write_text, read_json
 
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
 
 class Stopped(Exception):
     """The supervisor asked this worker to stop (SIGINT / SIGTERM)."""
@@ -163,12 +165,12 @@ class Worker:
             for start in range(0, len(order), batch_size):
                 indices = order[start:start + batch_size]
                 batch_features = [features[i] for i in indices]
-                batch = {k: v.to(accelerator.device) for k, v in kind.collate(batch_features).items()}
-                logits = model(**batch)
+                batch = kind.collate(batch_features)
+                logits = model(**{k: batch[k].to(accelerator.device) for k in MODEL_INPUTS if k in batch})
                 for index, prediction in zip(indices, kind.decode(logits.float().cpu(), batch_features)):
                     predictions[index] = prediction
         model.train()
-        return kind.metrics(predictions, examples)
+        return kind.metrics(predictions, examples, features)
 
     def train(self, stage: dict, model, kind, features: list, events: Events, selection=None) -> dict:
         """Train ``model`` on ``features`` with the stage's hyper-parameters.
@@ -219,13 +221,12 @@ class Worker:
         while step < total:
             micro = 0
             for batch in loader:
-                labels = batch.pop("labels")
-                logits = model(**batch)
-                loss = kind.loss(logits, labels) / accumulation
+                logits = model(**{k: batch[k] for k in MODEL_INPUTS if k in batch})
+                loss = kind.loss(logits, batch) / accumulation
                 accelerator.backward(loss)
                 running_loss += loss.detach() * accumulation
                 window_batches += 1
-                examples_in_batch = labels.size(0) * accelerator.num_processes
+                examples_in_batch = batch["input_ids"].size(0) * accelerator.num_processes
                 seen += examples_in_batch
                 window_examples += examples_in_batch
                 micro += 1

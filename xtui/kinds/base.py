@@ -8,10 +8,19 @@ import torch
 from torch import nn
 
 
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
 class Kind:
-    """Subclass and implement ``features``, ``build_head``, ``decode`` and ``metrics``."""
+    """Subclass and implement ``features``, ``build_head``, ``decode`` and ``metrics``.
+
+    ``features`` may make several features per example (e.g. QA windows): a feature then
+    carries ``example_index`` and ``metrics`` receives the features to aggregate.
+    """
 
     name = "base"
+    label_keys: tuple = ("labels",)
+    """Feature keys that hold training targets; ``collate`` turns them into tensors too."""
 
     def __init__(self, labels: Sequence[str], tokenizer, max_length: int, options: Optional[dict] = None):
         self.labels = list(labels)
@@ -36,7 +45,7 @@ class Kind:
         pad = self.tokenizer.pad_token_id or 0
         batch: dict[str, Any] = {}
         for key in features[0]:
-            if key == "word_ids":
+            if key not in MODEL_INPUTS and key not in self.label_keys:
                 continue
             values = [f[key] for f in features]
             if isinstance(values[0], list):
@@ -49,7 +58,8 @@ class Kind:
     def build_head(self, hidden_size: int, dropout: float) -> nn.Module:
         raise NotImplementedError
 
-    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, logits: torch.Tensor, batch: dict) -> torch.Tensor:
+        labels = batch["labels"]
         return nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), ignore_index=self.label_pad)
 
     # -- evaluation ---------------------------------------------------------------------
@@ -57,7 +67,8 @@ class Kind:
         """Predictions for the examples of one batch (in the batch's order)."""
         raise NotImplementedError
 
-    def metrics(self, predictions: list, examples: Sequence[dict]) -> dict:
+    def metrics(self, predictions: list, examples: Sequence[dict], features: Sequence[dict]) -> dict:
+        """Scores of the predictions (one per feature, in feature order) against the examples."""
         raise NotImplementedError
 
 

@@ -48,7 +48,7 @@ class ClassificationKind(Kind):
     def decode(self, logits, features):
         return logits.argmax(-1).tolist()
 
-    def metrics(self, predictions, examples):
+    def metrics(self, predictions, examples, features):
         references = [int(e["label"]) for e in examples]
         return {
             "accuracy": accuracy(predictions, references),

@@ -56,7 +56,7 @@ class TaggingKind(Kind):
             predictions.append(words)
         return predictions
 
-    def metrics(self, predictions, examples):
+    def metrics(self, predictions, examples, features):
         # Words cut off by max_length get the "O"/first label: they count, as in the official scoring.
         predicted = [[words.get(i, 0) for i in range(len(e["tokens"]))] for words, e in zip(predictions, examples)]
         references = [list(map(int, e["tags"])) for e in examples]

@@ -41,16 +41,34 @@ def _registry():
 
 @app.command()
 def run(
-    spec_path: Path = typer.Argument(..., metavar="SPEC", help="Spec TOML file."),
+    spec_path: Optional[Path] = typer.Argument(None, metavar="SPEC", help="Spec TOML file."),
     set_: List[str] = typer.Option([], "--set", help="Override a field: --set target.learning_rate=1e-5 (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the stages and which are already done; run nothing."),
     as_json: bool = typer.Option(False, "--json", help="With --dry-run: the plan as JSON."),
+    resume: Optional[str] = typer.Option(None, "--resume", metavar="EXP",
+                                         help="Continue an interrupted experiment (id, prefix, name or 'latest')."),
+    auto_batch_size: bool = typer.Option(False, "--auto-batch-size",
+                                         help="On out-of-memory, halve the batch (keeping the effective batch)."),
 ):
     """Run an experiment: every stage of the spec's plan that has no result yet."""
     from .plan import build_plan
     from .spec import load_spec
     from .store import RunStore
 
+    existing = None
+    if resume:
+        if spec_path is not None:
+            raise XtuiError("give either SPEC or --resume EXP, not both")
+        store = RunStore()
+        existing = store.read_experiment(store.resolve_experiment(resume)["id"])
+        if existing is None:
+            raise XtuiError(f"experiment {resume!r} has no folder in {store.home}; run `xtui runs reindex`")
+        spec_path = store.experiment_dir(existing["id"]) / "spec.toml"
+        set_ = list(existing.get("overrides") or []) + list(set_)
+    elif spec_path is None:
+        raise XtuiError("missing SPEC: give a spec file (xtui run SPEC) or --resume EXP")
+    if auto_batch_size:
+        set_ = list(set_) + ["run.auto_batch_size=true"]
     spec, text = load_spec(spec_path, set_)
     registry = _registry()
     plan = build_plan(spec, registry, str(spec_path))
@@ -59,7 +77,7 @@ def run(
     if dry_run:
         _print_plan(plan, done, as_json)
         return
-    raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry))
+    raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry, list(set_), existing))
 
 
 def _print_plan(plan, done: dict, as_json: bool) -> None:
@@ -89,7 +107,7 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
                   f"{sum(done.values())} already done, {todo} to run")
 
 
-def _execute(spec, text: str, spec_path: Path, plan, store, registry) -> int:
+def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides: list, existing: Optional[dict] = None) -> int:
     from .executor import LocalExecutor
     from .files import atomic_write_json, atomic_write_text
     from .progress import make_display
@@ -98,10 +116,14 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry) -> int:
     from .store import index_record
 
     store.ensure()
-    experiment_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.name}-{secrets.token_hex(2)}"
-    folder = store.experiment_dir(experiment_id)
-    folder.mkdir(parents=True)
-    atomic_write_text(folder / "spec.toml", text)
+    if existing:
+        experiment_id = existing["id"]
+        folder = store.experiment_dir(experiment_id)
+    else:
+        experiment_id = os.environ.get("XTUI_EXPERIMENT_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.name}-{secrets.token_hex(2)}"
+        folder = store.experiment_dir(experiment_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / "spec.toml", text)
     target = registry.tasks[spec.target.task]
     experiment = {
         "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
@@ -111,8 +133,11 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry) -> int:
         "spec_path": str(Path(spec_path).resolve()), "host": socket.gethostname(), "pid": os.getpid(),
         "stages": list(plan.stages), "stage_count": len(plan.stages),
         "reused": sum(1 for d in plan.stages if store.stage_result(d)), "failed_stages": 0, "headline": None,
-        "spec": json.loads(spec.model_dump_json()),
+        "spec": json.loads(spec.model_dump_json()), "overrides": overrides,
     }
+    if existing:
+        experiment["created"] = existing.get("created", experiment["created"])
+        experiment["resumed"] = (existing.get("resumed") or 0) + 1
     atomic_write_json(folder / "experiment.json", experiment)
     store.upsert_experiment(index_record(experiment))
     console.print(f"experiment [bold]{experiment_id}[/bold]: {len(plan.stages)} stages, "
@@ -186,12 +211,29 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
     console.print(table)
 
 
+@app.command()
+def stop(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    stage: Optional[str] = typer.Option(None, "--stage", help="Stop only this stage (hash prefix)."),
+):
+    """Stop a running experiment (or one stage): SIGINT, then SIGTERM, then SIGKILL to each worker's process group."""
+    from .stopping import stop_experiment
+
+    store, record = _load_experiment(experiment)
+    for line in stop_experiment(store, record, stage):
+        console.print(line, highlight=False)
+
+
 @runs_app.command("list")
 def runs_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Experiments in the index, oldest first."""
     from .store import RunStore
 
+    from .liveness import experiment_state
+
     records = RunStore().experiments()
+    for record in records:
+        record["status"] = experiment_state(record)
     if as_json:
         console.print_json(json.dumps(records))
         return
@@ -225,14 +267,20 @@ def runs_show(experiment: str = typer.Argument("latest", help="Experiment id, id
     """An experiment's stages and its results table."""
     from .results import experiment_rows, render_tables, stage_summary, summary_tables
 
+    from .liveness import experiment_state
+
     store, record = _load_experiment(experiment)
-    console.print(f"[bold]{record['id']}[/bold]  {record['status']}  model {record['model']}  "
+    console.print(f"[bold]{record['id']}[/bold]  {experiment_state(record)}  model {record['model']}  "
                   f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     summaries = [stage_summary(store, d) for d in record["stages"]]
     counts: dict = {}
     for s in summaries:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
     console.print("stages: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
+    for s in summaries:
+        if s["status"] in ("failed", "stopped", "running"):
+            console.print(f"  {s['status']:<8} {s['hash'][:12]} {s['type']} {s.get('language') or ''} {s.get('detail') or ''}",
+                          highlight=False, soft_wrap=True)
     render_tables(summary_tables(experiment_rows(store, record), record), console)
 
 

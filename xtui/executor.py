@@ -74,10 +74,32 @@ def _free_port() -> int:
 @dataclass
 class Running:
     stages: list
-    process: subprocess.Popen
+    process: object
+    """A ``subprocess.Popen``, or an ``Adopted`` worker that another supervisor started."""
     gpu: Optional[str]
     tails: dict = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    locks: list = field(default_factory=list)
+
+
+class Adopted:
+    """A live worker left by a supervisor that died: followed through its process group."""
+
+    def __init__(self, pgid: int):
+        self.pid = pgid
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        from .liveness import group_alive
+
+        if self.returncode is None and not group_alive(self.pid):
+            self.returncode = -1
+        return self.returncode
+
+    def wait(self) -> int:
+        while self.poll() is None:
+            time.sleep(0.2)
+        return self.returncode
 
 
 class LocalExecutor:
@@ -96,17 +118,32 @@ class LocalExecutor:
 
     # -- preparing stage directories ---------------------------------------------------------
     def prepare(self) -> None:
+        from .liveness import worker_alive
+
+        adopt: dict = {}
         for stage in self.plan.order():
             folder = self.store.stage_dir(stage.hash)
             folder.mkdir(parents=True, exist_ok=True)
             if self.store.stage_result(stage.hash):
                 self.status[stage.hash] = "reused"
                 continue
+            self.status[stage.hash] = "pending"
+            running = read_json(folder / "running.json")
+            if running and worker_alive(folder, running):
+                # A worker of a supervisor that died (or of another one) still runs it: follow it.
+                adopt.setdefault(int(running["pgid"]), []).append(stage)
+                continue
             data = stage.stage_json()
             if stage.parent:
                 data["parent_dir"] = str(self.store.stage_dir(stage.parent))
             atomic_write_json(folder / "stage.json", data)
-            self.status[stage.hash] = "pending"
+        for pgid, stages in adopt.items():
+            running = Running(stages, Adopted(pgid), None)
+            for stage in stages:
+                running.tails[stage.hash] = EventTail(self.store.stage_dir(stage.hash) / "events.jsonl")
+                self.status[stage.hash] = "queued"
+                self.on_status(stage, "adopted", f"worker process group {pgid}")
+            self.running.append(running)
 
     # -- scheduling --------------------------------------------------------------------------------
     def _ready(self) -> list:
@@ -117,7 +154,7 @@ class LocalExecutor:
             parent_status = self.status.get(stage.parent) if stage.parent else "done"
             if parent_status in ("done", "reused"):
                 ready.append(stage)
-            elif parent_status in ("failed", "stopped", "blocked"):
+            elif parent_status in ("failed", "stopped", "blocked", "elsewhere"):
                 self.status[stage.hash] = "blocked"
                 self.on_status(stage, "blocked", f"parent {stage.parent[:12]} {parent_status}")
         return ready
@@ -134,10 +171,31 @@ class LocalExecutor:
         group.sort(key=lambda s: (s.type != "evaluate", s.labels.get("language", ""), s.labels.get("shots", 0)))
         return group[:MAX_GROUP]
 
-    def _launch(self, group: list, gpu: Optional[str]) -> Running:
+    def _lock(self, group: list) -> tuple:
+        """Take each stage's lock; a stage another live supervisor holds is left to it."""
+        from filelock import FileLock, Timeout
+
+        taken, locks = [], []
+        for stage in group:
+            lock = FileLock(str(self.store.stage_dir(stage.hash) / "stage.lock"), timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                self.status[stage.hash] = "elsewhere"
+                self.on_status(stage, "elsewhere", "another xtui supervisor is running this stage")
+                continue
+            taken.append(stage)
+            locks.append(lock)
+        return taken, locks
+
+    def _launch(self, group: list, gpu: Optional[str]) -> Optional[Running]:
+        group, locks = self._lock(group)
+        if not group:
+            return None
         folders = [self.store.stage_dir(s.hash) for s in group]
         for folder in folders:
-            for name in ("events.jsonl", "result.json", "error.txt"):
+            resuming = (folder / "resume" / "progress.json").is_file()
+            for name in ("result.json", "error.txt", "heartbeat") + (() if resuming else ("events.jsonl",)):
                 (folder / name).unlink(missing_ok=True)
         first = folders[0]
         config_path = first / "launch.yaml"
@@ -156,7 +214,7 @@ class LocalExecutor:
                                        env=env, start_new_session=True)
         finally:
             log.close()
-        running = Running(group, process, gpu)
+        running = Running(group, process, gpu, locks=locks)
         host = socket.gethostname()
         for stage, folder in zip(group, folders):
             atomic_write_json(folder / "running.json", {"pid": process.pid, "pgid": process.pid, "host": host,
@@ -191,14 +249,18 @@ class LocalExecutor:
                 self.status[stage.hash] = "done"
                 self.on_status(stage, "done", "")
                 continue
-            status = "stopped" if self.stop_requested else "failed"
-            if not (folder / "events.jsonl").exists():
+            events = EventTail(folder / "events.jsonl").read()
+            stopped = any(e.get("event") == "stopped" for e in events[-1:])
+            status = "stopped" if self.stop_requested or stopped else "failed"
+            if not events:
                 cause = f"{status} before it started (worker exited with code {code})"
             else:
                 cause = failure_cause(folder, code, self.store.stage_dir(running.stages[0].hash) / "worker.log")
             self.status[stage.hash] = status
             self.failures[stage.hash] = cause
             self.on_status(stage, status, cause)
+        for lock in running.locks:
+            lock.release()
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> bool:
@@ -224,7 +286,9 @@ class LocalExecutor:
                     group = self._next_group()
                     if not group:
                         break
-                    self.running.append(self._launch(group, free.pop(0)))
+                    launched = self._launch(group, free.pop(0))
+                    if launched is not None:
+                        self.running.append(launched)
                 if not self.running:
                     break
                 time.sleep(self.poll)

@@ -23,7 +23,7 @@ from .tasks import Task, data_dir_from_env
 
 STAGE_FORMAT = "1"
 STAGE_TYPES = ("intermediate", "target", "evaluate", "fewshot")
-HASH_EXCLUDED = ("hash", "labels", "data_dir")
+HASH_EXCLUDED = ("hash", "labels", "data_dir", "run", "parent_dir")
 
 
 @dataclass
@@ -176,7 +176,8 @@ class _Builder:
 
     def chain(self, entry: str, target: Task, seed: int) -> None:
         spec = self.plan.spec
-        base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None}
+        base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None,
+                "run": spec.run.model_dump()}
         parent = None
         if entry != NONE:
             task = self.registry.tasks[entry]

@@ -23,22 +23,15 @@ def stage_summary(store, digest: str) -> dict:
     labels = stage.get("labels", {})
     summary = {"hash": digest, "type": stage.get("type"), "task": stage.get("task"), "language": stage.get("language"),
                "intermediate": labels.get("intermediate"), "shots": labels.get("shots"), "shot_set": labels.get("shot_set"),
-               "seed": labels.get("seed"), "status": "done" if result else _status_from_events(folder)}
+               "seed": labels.get("seed")}
+    from .liveness import stage_state
+
+    summary["status"], summary["detail"] = ("done", "") if result else stage_state(folder)
     if result:
         metric = result.get("metric")
         scores = result.get("metrics") or result.get("validation") or {}
         summary.update(metric=metric, value=scores.get(metric), seconds=result.get("seconds"))
     return summary
-
-
-def _status_from_events(folder) -> str:
-    from .files import EventTail
-
-    last = None
-    for event in EventTail(folder / "events.jsonl").read():
-        if event.get("event") in ("error", "stopped", "done", "start"):
-            last = event["event"]
-    return {"error": "failed", "stopped": "stopped", "start": "interrupted", None: "pending"}.get(last, "pending")
 
 
 def experiment_rows(store, experiment: dict) -> list:

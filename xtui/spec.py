@@ -112,6 +112,14 @@ class Fewshot(_Strict):
         }
 
 
+class Run(_Strict):
+    """How stages run; none of it changes their results (not part of stage hashes)."""
+
+    checkpoint_every_minutes: float = Field(10.0, ge=0)
+    checkpoint_every_steps: Optional[int] = Field(None, ge=1)
+    auto_batch_size: bool = False
+
+
 class Spec(_Strict):
     name: str
     model: str = "xlm-roberta-base"
@@ -121,6 +129,7 @@ class Spec(_Strict):
     intermediate: Intermediate = Field(default_factory=Intermediate)
     target: Target
     fewshot: Fewshot = Field(default_factory=Fewshot)
+    run: Run = Field(default_factory=Run)
 
     @field_validator("name")
     @classmethod

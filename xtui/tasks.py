@@ -98,7 +98,12 @@ class Task:
 
     def has_split(self, language: str, split: str, data_dir: Optional[Path]) -> bool:
         if self.generate is not None:
-            return True
+            from .errors import DataError
+
+            try:
+                return bool(self.generate(language, split))
+            except DataError:
+                return False
         if self.uses_local(data_dir):
             return self.local_file(data_dir, language, split) is not None
         return self.hub is not None and self.hub(language, split) is not None

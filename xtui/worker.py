@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Optional
 
 from .files import atomic_write_json, atomic_write_text, read_json
 
@@ -172,21 +173,28 @@ class Worker:
         model.train()
         return kind.metrics(predictions, examples, features)
 
-    def train(self, stage: dict, model, kind, features: list, events: Events, selection=None) -> dict:
+    def train(self, stage: dict, model, kind, features: list, events: Events, selection=None,
+              stage_dir: Optional[Path] = None, batch_size: Optional[int] = None) -> dict:
         """Train ``model`` on ``features`` with the stage's hyper-parameters.
 
         ``selection`` is ``(evaluate_fn, metric)``: evaluate at a few points and keep the best state.
+        With ``stage_dir``, training state is checkpointed periodically under ``resume/`` and an
+        interrupted run continues from there, ending with the same weights as an uninterrupted one.
         """
         torch = self.torch
         accelerator = self.accelerator
         from torch.utils.data import DataLoader
         from transformers import get_linear_schedule_with_warmup
 
-        config = stage["training"]
-        generator = torch.Generator().manual_seed(stage["seed"])
+        config = dict(stage["training"])
+        accumulation = config.get("gradient_accumulation", 1)
+        if batch_size is not None and batch_size != config["batch_size"]:
+            # --auto-batch-size: smaller batches, more accumulation, the same effective batch
+            accumulation = accumulation * config["batch_size"] // batch_size
+            config["batch_size"] = batch_size
+        generator = torch.Generator()
         loader = DataLoader(features, batch_size=config["batch_size"], shuffle=True, generator=generator,
                             collate_fn=kind.collate, drop_last=False)
-        accumulation = config.get("gradient_accumulation", 1)
         updates_per_epoch = max(1, math.ceil(len(loader) / accumulation))
         total = config["max_steps"] or max(1, math.ceil(config["epochs"] * updates_per_epoch))
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
@@ -197,8 +205,6 @@ class Worker:
         optimizer = torch.optim.AdamW(groups, lr=config["learning_rate"])
         scheduler = get_linear_schedule_with_warmup(optimizer, int(config["warmup_ratio"] * total), total)
         model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-        events.emit("train", total_steps=total, examples=len(features), batch_size=config["batch_size"],
-                    updates_per_epoch=updates_per_epoch)
 
         if selection is not None:
             count = math.ceil(total / updates_per_epoch) if total >= 2 * updates_per_epoch else 4
@@ -206,21 +212,29 @@ class Worker:
             eval_points = {math.ceil(total * i / count) for i in range(1, count + 1)}
         else:
             eval_points = set()
+        checkpoints = Checkpoints(stage_dir, stage.get("run", {}), accelerator) if stage_dir else None
+        progress = {"step": 0, "epoch": 0, "batch": 0, "seen": 0, "best": None}
+        best_state = None
+        if checkpoints and checkpoints.progress():
+            progress, best_state = checkpoints.restore()
+            events.emit("resume", step=progress["step"], total=total)
+        events.emit("train", total_steps=total, examples=len(features), batch_size=config["batch_size"],
+                    gradient_accumulation=accumulation, updates_per_epoch=updates_per_epoch, start_step=progress["step"])
         log_every = max(1, total // 100)
-        best = None
-        step = 0
-        seen = 0
-        window_examples = 0
-        window_start = time.perf_counter()
-        started = window_start
+        step, epoch, seen = progress["step"], progress["epoch"], progress["seen"]
+        best = progress["best"]
+        window_examples = window_batches = 0
+        window_start = started = time.perf_counter()
         running_loss = torch.zeros((), device=accelerator.device)
-        window_batches = 0
         last_loss = float("nan")
         model.train()
-        epoch = 0
         while step < total:
-            micro = 0
-            for batch in loader:
+            # Each epoch's order depends on (seed, epoch) only, so a resumed run sees the same batches.
+            generator.manual_seed(stage["seed"] * 100_003 + epoch)
+            skip = progress["batch"] if epoch == progress["epoch"] else 0
+            batches = accelerator.skip_first_batches(loader, skip) if skip else loader
+            micro = skip
+            for batch in batches:
                 logits = model(**{k: batch[k] for k in MODEL_INPUTS if k in batch})
                 loss = kind.loss(logits, batch) / accumulation
                 accelerator.backward(loss)
@@ -251,18 +265,29 @@ class Worker:
                     events.emit("eval", step=step, split="validation", metrics=scores, selection=True)
                     if best is None or scores[metric] > best["value"]:
                         unwrapped = accelerator.unwrap_model(model)
-                        best = {"step": step, "value": scores[metric], "metrics": scores,
-                                "state": {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}}
+                        best = {"step": step, "value": scores[metric], "metrics": scores}
+                        best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}
+                        if checkpoints:
+                            checkpoints.save_best(best_state)
                 if step >= total:
                     break
+                if checkpoints and checkpoints.due(step):
+                    at_end = micro >= len(loader)
+                    checkpoints.save({"step": step, "epoch": epoch + 1 if at_end else epoch,
+                                      "batch": 0 if at_end else micro, "seen": seen, "best": best})
+                    events.emit("checkpoint", step=step)
             epoch += 1
         elapsed = time.perf_counter() - started
         unwrapped = accelerator.unwrap_model(model)
         summary = {"steps": total, "examples_seen": seen, "train_examples": len(features), "final_loss": last_loss,
-                   "seconds": elapsed, "examples_per_second": seen / max(elapsed, 1e-9), "epochs_run": seen / max(len(features), 1)}
+                   "seconds": elapsed, "examples_per_second": (seen - progress["seen"]) / max(elapsed, 1e-9),
+                   "epochs_run": seen / max(len(features), 1), "batch_size": config["batch_size"],
+                   "gradient_accumulation": accumulation}
+        if progress["step"]:
+            summary["resumed_from_step"] = progress["step"]
         if best is not None:
             if best["step"] != total:
-                unwrapped.load_state_dict(best["state"])
+                unwrapped.load_state_dict(best_state)
             summary["selection"] = {"strategy": "best English validation", "metric": selection[1],
                                     "step": best["step"], "value": best["value"], "evaluations": len(eval_points)}
             summary["validation"] = best["metrics"]
@@ -271,6 +296,25 @@ class Worker:
                                     "reason": "no English validation data" if stage["type"] == "target" else "no selection"}
         accelerator.free_memory()
         return summary
+
+    def train_with_batch_search(self, stage, model, kind, features, events, selection, stage_dir) -> dict:
+        """Train; with ``run.auto_batch_size``, halve the batch on out-of-memory (keeping the
+        effective batch through gradient accumulation), as Accelerate's find_executable_batch_size does."""
+        batch_size = stage["training"]["batch_size"]
+        initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        while True:
+            try:
+                _fault_oom(batch_size)
+                return self.train(stage, model, kind, features, events, selection, stage_dir, batch_size)
+            except Exception as error:
+                if not stage.get("run", {}).get("auto_batch_size") or _classify(error)[0] != "out of memory" or batch_size == 1:
+                    raise
+                self.accelerator.free_memory()
+                if self.torch.cuda.is_available():
+                    self.torch.cuda.empty_cache()
+                model.load_state_dict(initial)
+                batch_size //= 2
+                events.emit("log", message=f"out of memory: retrying with batch_size {batch_size}", level="warning")
 
     def save_checkpoint(self, model, stage_dir: Path) -> None:
         from safetensors.torch import save_file
@@ -284,6 +328,7 @@ class Worker:
 
             shutil.rmtree(partial)
         model.encoder.save_pretrained(partial)
+        _fault("checkpoint")
         save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, partial / "head.safetensors")
         if final.exists():
             import shutil
@@ -322,7 +367,7 @@ class Worker:
                     valid_examples = self.load_examples(stage, language, task.validation_split)
                     valid_features = self.load_features(stage, kind, language, task.validation_split)
                     selection = (lambda m: self.evaluate(m, kind, valid_features, valid_examples, eval_batch), task.metric)
-                result["train"] = self.train(stage, model, kind, features, events, selection)
+                result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
                 result["selection"] = result["train"].pop("selection")
                 if "validation" in result["train"]:
                     result["validation"] = result["train"].pop("validation")
@@ -339,7 +384,7 @@ class Worker:
                 result["shot_split"] = pool_split
                 features = kind.features(shots)
                 set_seed(stage["seed"])
-                result["train"] = self.train(stage, model, kind, features, events)
+                result["train"] = self.train_with_batch_search(stage, model, kind, features, events, None, None)
                 result["selection"] = result["train"].pop("selection")
                 model = self.accelerator.unwrap_model(model)
             if stage["type"] in ("evaluate", "fewshot"):
@@ -354,6 +399,10 @@ class Worker:
                 result["evaluation"] = {"split": split, "language": language, "examples": len(examples)}
             if stage.get("save_checkpoint"):
                 self.save_checkpoint(self.accelerator.unwrap_model(model), stage_dir)
+            if main:
+                import shutil
+
+                shutil.rmtree(stage_dir / "resume", ignore_errors=True)
             result = {
                 "hash": stage["hash"], "type": stage["type"], "status": "done", "task": stage["task"],
                 "language": language, "labels": stage["labels"], "seed": stage["seed"],
@@ -381,6 +430,81 @@ class Worker:
             events.close()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+
+
+class Checkpoints:
+    """Periodic training state under ``<stage>/resume/``: Accelerate's save/load state (model,
+    optimizer, scheduler, RNG) plus the data position and the best validation state so far."""
+
+    def __init__(self, stage_dir: Path, run: dict, accelerator):
+        self.folder = Path(stage_dir) / "resume"
+        self.accelerator = accelerator
+        self.every_steps = run.get("checkpoint_every_steps")
+        self.every_seconds = 60.0 * float(run.get("checkpoint_every_minutes") or 0) or None
+        self.last = time.monotonic()
+
+    def progress(self) -> Optional[dict]:
+        return read_json(self.folder / "progress.json")
+
+    def due(self, step: int) -> bool:
+        if self.every_steps and step % self.every_steps == 0:
+            return True
+        return bool(self.every_seconds) and time.monotonic() - self.last >= self.every_seconds
+
+    def save(self, progress: dict) -> None:
+        import shutil
+
+        state = self.folder / f"state-{progress['step']}"
+        self.accelerator.save_state(str(state))
+        if self.accelerator.is_main_process:
+            _fault("checkpoint")
+            atomic_write_json(self.folder / "progress.json", {**progress, "state": state.name})
+            for old in self.folder.glob("state-*"):
+                if old != state:
+                    shutil.rmtree(old, ignore_errors=True)
+        self.last = time.monotonic()
+
+    def save_best(self, state: dict) -> None:
+        from safetensors.torch import save_file
+
+        if self.accelerator.is_main_process:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = self.folder / "best.partial.safetensors"
+            save_file({k: v.contiguous() for k, v in state.items()}, str(partial))
+            os.replace(partial, self.folder / "best.safetensors")
+
+    def restore(self) -> tuple:
+        from safetensors.torch import load_file
+
+        progress = self.progress()
+        self.accelerator.load_state(str(self.folder / progress["state"]))
+        best_state = None
+        if progress.get("best") and (self.folder / "best.safetensors").is_file():
+            best_state = load_file(str(self.folder / "best.safetensors"))
+        return progress, best_state
+
+    def clear(self) -> None:
+        import shutil
+
+        if self.accelerator.is_main_process:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _fault_oom(batch_size: int) -> None:
+    """Fault injection for tests: XTUI_FAULT_OOM_ABOVE=N fails batches larger than N as CUDA would."""
+    limit = os.environ.get("XTUI_FAULT_OOM_ABOVE")
+    if limit and batch_size > int(limit):
+        import torch
+
+        raise torch.OutOfMemoryError(f"CUDA out of memory (simulated by XTUI_FAULT_OOM_ABOVE={limit}, batch {batch_size})")
+
+
+def _fault(point: str) -> None:
+    """Fault injection for tests: XTUI_FAULT=checkpoint raises a disk-full error there."""
+    if os.environ.get("XTUI_FAULT") == point:
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device (simulated by XTUI_FAULT)")
 
 
 def _classify(error: Exception) -> tuple:
@@ -415,16 +539,56 @@ def main(argv=None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
-    _quiet_libraries()
-    worker = Worker()
+    heartbeat = Heartbeat(stage_dirs)
+    heartbeat.start()
     failed = 0
+    done = 0
     try:
+        _quiet_libraries()
+        worker = Worker()
+        heartbeat.main = worker.accelerator.is_main_process
         for stage_dir in stage_dirs:
             if not worker.run_stage(stage_dir):
                 failed += 1
-    except Stopped:
+            done += 1
+    except Stopped as stop:
+        for stage_dir in stage_dirs[done + 1:]:
+            Events(stage_dir / "events.jsonl", heartbeat.main).emit("stopped", signal=str(stop), started=False)
         return 130
+    finally:
+        heartbeat.stop()
     return 1 if failed else 0
+
+
+class Heartbeat:
+    """Touches ``<stage>/heartbeat`` every few seconds while this worker lives, so any reader
+    can tell a live stage from a dead one, also across hosts (no pid check needed)."""
+
+    def __init__(self, stage_dirs: list, every: float = 5.0):
+        import threading
+
+        self.stage_dirs = stage_dirs
+        self.every = every
+        self.main = os.environ.get("RANK", "0") == "0"
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="xtui-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            if self.main:
+                beat = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()})
+                for stage_dir in self.stage_dirs:
+                    try:
+                        (stage_dir / "heartbeat").write_text(beat)
+                    except OSError:
+                        pass
+            self.done.wait(self.every)
+
+    def stop(self) -> None:
+        self.done.set()
 
 
 if __name__ == "__main__":

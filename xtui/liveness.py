@@ -1,0 +1,110 @@
+"""Telling live stages from dead ones, from the files alone.
+
+A worker records its process group in ``running.json`` (written by the supervisor at
+launch) and touches ``heartbeat`` every few seconds. A stage whose process is gone without
+``result.json`` is dead: ``failed`` with the cause from its last events and log lines, or
+``stopped`` when it was asked to stop.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Optional
+
+from .files import EventTail, read_json
+
+HEARTBEAT_TIMEOUT = 30.0
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group still runs (zombies do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def worker_alive(folder: Path, running: Optional[dict] = None) -> bool:
+    running = running if running is not None else read_json(Path(folder) / "running.json")
+    if not running:
+        return False
+    if running.get("host") == socket.gethostname():
+        return group_alive(int(running["pgid"]))
+    beat = Path(folder) / "heartbeat"
+    try:
+        return time.time() - beat.stat().st_mtime < HEARTBEAT_TIMEOUT
+    except FileNotFoundError:
+        return time.time() - float(running.get("started", 0)) < HEARTBEAT_TIMEOUT
+
+
+def stage_state(folder: Path) -> tuple:
+    """(status, detail) of a stage directory: done, running, failed, stopped, interrupted or pending."""
+    folder = Path(folder)
+    result = read_json(folder / "result.json")
+    if result and result.get("status") == "done":
+        return "done", ""
+    running = read_json(folder / "running.json")
+    if running and worker_alive(folder, running):
+        return "running", ""
+    events = EventTail(folder / "events.jsonl").read()
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "error":
+            hint = f" ({event['hint']})" if event.get("hint") else ""
+            return "failed", f"{event.get('cause', 'error')}: {event.get('message', '')}{hint}"
+        if kind == "stopped":
+            return "stopped", f"stopped by {event.get('signal', 'a signal')}"
+        if kind == "done":
+            break
+    if running or events:
+        log = Path(running["log"]) if running and running.get("log") else folder / "worker.log"
+        return "failed", "worker died without a result" + _last_line(log)
+    return "pending", ""
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [l for l in log.read_text(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    return f" (last log line: {lines[-1][:200]})" if lines else ""
+
+
+def experiment_state(record: dict) -> str:
+    """An experiment's status, with ``interrupted`` for a 'running' one whose supervisor is gone."""
+    status = record.get("status") or "?"
+    if status == "running" and record.get("host") == socket.gethostname() and record.get("pid"):
+        if not pid_alive(int(record["pid"])):
+            return "interrupted"
+    return status

@@ -73,6 +73,8 @@ def run(
     registry = _registry()
     plan = build_plan(spec, registry, str(spec_path))
     store = RunStore()
+    if not dry_run:
+        store.ensure()
     done = {digest: store.stage_result(digest) is not None for digest in plan.stages}
     if dry_run:
         _print_plan(plan, done, as_json)
@@ -318,11 +320,30 @@ def runs_reindex():
 
 
 def main() -> None:
+    try:  # typer 0.2x vendors click
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions as click
+
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
+        # without standalone mode, click returns a command's exit code instead of exiting
+        sys.exit(code if isinstance(code, int) else 0)
     except XtuiError as error:
         err.print(f"xtui: error: {error}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(error.exit_code)
+    except click.UsageError as error:
+        command = error.ctx.command_path if error.ctx else "xtui"
+        message = error.format_message().replace("\n", " ")
+        err.print(f"xtui: error: {message} (see `{command} --help`)", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except click.ClickException as error:
+        err.print(f"xtui: error: {error.format_message()}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
 
 
 if __name__ == "__main__":

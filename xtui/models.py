@@ -94,4 +94,22 @@ def resolve_model(name: str, extra_presets: Optional[dict] = None) -> ModelRef:
         return ModelRef(name, str(path.resolve()), False, _folder_fingerprint(path))
     if name.startswith((".", "/", "~")):
         raise SpecError(f"field 'model': no such folder {name!r}; give a model folder, a Hub id or a preset ({', '.join(presets)})")
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        _require_cached(name, presets)
     return ModelRef(name, name, False, "hub:" + name)
+
+
+def _require_cached(name: str, presets: dict) -> None:
+    """Offline, a Hub model must already be in the local cache: say so before any stage starts."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo, _, revision = name.partition("@")
+    try:
+        cached = try_to_load_from_cache(repo, "config.json", revision=revision or None)
+    except Exception:  # an invalid repo id is the same mistake for the user
+        cached = None
+    if not isinstance(cached, str):
+        raise SpecError(
+            f"field 'model': {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
+            f"download it once online, or give a local folder or a preset ({', '.join(presets)})"
+        )

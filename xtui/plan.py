@@ -111,6 +111,9 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
     intermediates = []
     for index, entry in enumerate(spec.intermediate.tasks):
         if isinstance(entry, list):
+            for position, member in enumerate(entry):
+                _prefixed(source, lambda m=member, i=index, j=position: _task_for(
+                    registry, m, f"intermediate.tasks[{i}][{j}]", "intermediate"))
             raise SpecError(
                 f"{source}: field 'intermediate.tasks[{index}]': multi-task mixtures are not supported yet; "
                 "list single tasks or 'none'"

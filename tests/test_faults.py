@@ -208,3 +208,21 @@ def test_index_survives_a_writer_killed_mid_write(tmp_path):
     from xtui.store import RunStore
 
     assert len(RunStore(home).experiments()) == 50
+
+
+def test_files_follow_the_umask_and_stay_inside_the_runs_directory(tmp_path, write_spec, home):
+    spec = write_spec(SPEC.format(steps=2).replace("shots = [0, 4]", "shots = [0]"))
+    command = " ".join([*XTUI, "run", str(spec)])
+    result = subprocess.run(["bash", "-c", f"umask 027 && {command}"], capture_output=True, text=True, env=offline_env(home), timeout=300)
+    assert result.returncode == 0, result.stderr
+    for path in [home / "index.json", *(home / "stages").glob("*/result.json"), *(home / "experiments").glob("*/experiment.json")]:
+        assert path.stat().st_mode & 0o777 == 0o640, path
+    written = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert all(home in p.parents or p == spec for p in written)
+    from xtui.errors import StoreError
+    from xtui.store import RunStore
+
+    store = RunStore(home)
+    for bad in ("../outside", "/etc/passwd", "a/../../b", "x\x07y"):
+        with pytest.raises(StoreError):
+            store.experiment_dir(bad)

@@ -189,17 +189,41 @@ def _upsert_many(home: str, prefix: str, count: int) -> None:
         store.upsert_experiment({"id": f"{prefix}-{number:04d}", "name": prefix, "created": float(number)})
 
 
+def _increment_many(home: str, count: int) -> None:
+    from tinydb import Query
+
+    store = RunStore(home)
+    for _ in range(count):
+        with store.index(write=True) as db:  # read-modify-write under the lock
+            table = db.table("counters")
+            row = table.get(Query().name == "n")
+            table.upsert({"name": "n", "value": (row["value"] if row else 0) + 1}, Query().name == "n")
+
+
+def test_two_processes_incrementing_500_times_each_lose_no_update(tmp_path):
+    home = str(tmp_path / "runs")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_increment_many, args=(home, 500)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+        assert worker.exitcode == 0
+    with RunStore(home).index() as db:
+        assert db.table("counters").all() == [{"name": "n", "value": 1000}]
+
+
 def test_two_processes_upserting_lose_nothing(tmp_path):
     home = str(tmp_path / "runs")
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_upsert_many, args=(home, prefix, 200)) for prefix in ("left", "right")]
+    workers = [context.Process(target=_upsert_many, args=(home, prefix, 500)) for prefix in ("left", "right")]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
         assert worker.exitcode == 0
     ids = [r["id"] for r in RunStore(home).experiments()]
-    assert len(ids) == len(set(ids)) == 400
+    assert len(ids) == len(set(ids)) == 1000
     assert {i.split("-")[0] for i in ids} == {"left", "right"}
     leftovers = [p.name for p in (tmp_path / "runs").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []

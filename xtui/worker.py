@@ -301,13 +301,14 @@ class Worker:
         """Train; with ``run.auto_batch_size``, halve the batch on out-of-memory (keeping the
         effective batch through gradient accumulation), as Accelerate's find_executable_batch_size does."""
         batch_size = stage["training"]["batch_size"]
-        initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        searching = bool(stage.get("run", {}).get("auto_batch_size"))
+        initial = {k: v.detach().clone() for k, v in model.state_dict().items()} if searching else None
         while True:
             try:
                 _fault_oom(batch_size)
                 return self.train(stage, model, kind, features, events, selection, stage_dir, batch_size)
             except Exception as error:
-                if not stage.get("run", {}).get("auto_batch_size") or _classify(error)[0] != "out of memory" or batch_size == 1:
+                if not searching or _classify(error)[0] != "out of memory" or batch_size == 1:
                     raise
                 self.accelerator.free_memory()
                 if self.torch.cuda.is_available():

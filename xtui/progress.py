@@ -36,8 +36,8 @@ class PlainDisplay:
         self.console.print(text, highlight=False, soft_wrap=True)
 
     def on_status(self, stage: Stage, status: str, detail: str) -> None:
-        if status in ("queued", "done"):
-            return  # "done" is told by the stage's own done event, with its score
+        if status in ("queued", "done", "reused"):
+            return  # "done" is told by the stage's done event with its score; "reused" by the run's header line
         suffix = f": {detail}" if detail else ""
         self.line(f"{time.strftime('%H:%M:%S')} {status:<8} {stage.short} {stage.describe()}{suffix}")
 
@@ -107,8 +107,8 @@ class RichDisplay(PlainDisplay):
             return
         if status in ("done", "failed", "stopped") and stage.hash in self.tasks:
             self.progress.remove_task(self.tasks.pop(stage.hash))
-        if status in ("failed", "stopped", "blocked", "reused"):
-            color = {"failed": "red", "stopped": "yellow", "blocked": "yellow", "reused": "dim"}[status]
+        if status in ("failed", "stopped", "blocked", "adopted", "elsewhere"):
+            color = {"failed": "red", "stopped": "yellow", "blocked": "yellow", "adopted": "cyan", "elsewhere": "yellow"}[status]
             self.line(f"[{color}]{status:<8}[/{color}] {stage.short} {stage.describe()}" + (f": {detail}" if detail else ""))
 
     def on_event(self, stage: Stage, event: dict) -> None:

@@ -140,7 +140,7 @@ def _convert(task: Task, row: dict, where: str) -> dict:
 
 
 def load_hub_rows(ref) -> list[dict]:
-    """Rows of a Hub dataset split at a pinned revision, filtered by ``ref.where``."""
+    """Rows of a Hub dataset split at a pinned revision, filtered by ``ref.where`` and ``ref.startswith``."""
     import datasets  # heavy: only when the Hub is used
 
     try:
@@ -153,6 +153,8 @@ def load_hub_rows(ref) -> list[dict]:
         ) from None
     for column, value in ref.where:
         dataset = dataset.filter(lambda row, c=column, v=value: row[c] == v)
+    for column, prefix in ref.startswith:
+        dataset = dataset.filter(lambda row, c=column, p=prefix: str(row[c]).startswith(p))
     return [dict(row) for row in dataset]
 
 

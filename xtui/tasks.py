@@ -6,6 +6,9 @@ plain dicts in the format of the task's kind:
 
 * ``classification``: ``{"text": str, "text_pair": str | None, "label": int}``
 * ``tagging``: ``{"tokens": list[str], "tags": list[int]}``
+* ``qa``: the Hugging Face ``squad`` row, ``{"id": str, "context": str, "question": str,
+  "answers": {"text": list[str], "answer_start": list[int]}}`` (no answers: SQuAD 2.0 "no answer")
+* ``multiple_choice``: ``{"context": str, "question": str, "choices": list[str], "label": int}``
 
 Label ids index into ``Task.labels``.
 """
@@ -33,6 +36,8 @@ class HubRef:
     revision: str
     where: tuple[tuple[str, str], ...] = ()
     """Keep only rows whose column equals the value (e.g. ``(("language", "de"),)``)."""
+    startswith: tuple[tuple[str, str], ...] = ()
+    """Keep only rows whose column starts with the value (TyDiQA: ``(("id", "english-"),)``)."""
 
 
 Converter = Callable[[Mapping[str, Any]], dict]
@@ -64,6 +69,9 @@ class Task:
     """Changes whenever ``generate`` would produce different data (part of the fingerprint)."""
     local_name: Optional[str] = None
     """Folder name in the local data layout (defaults to ``name``)."""
+    split_folders: Mapping[str, str] = field(default_factory=dict)
+    """Splits read from another task's local folder, ``{"train": "squad_v1"}``: XQuAD and
+    MLQA train on SQuAD v1.1, as XTREME does."""
     train_language: str = "en"
     train_split: str = "train"
     validation_split: Optional[str] = "validation"
@@ -85,7 +93,7 @@ class Task:
         """The local file of (language, split) under ``data_dir``, or None if absent."""
         if data_dir is None:
             return None
-        base = Path(data_dir) / self.folder / language
+        base = Path(data_dir) / self.split_folders.get(split, self.folder) / language
         for ext in LOCAL_EXTENSIONS:
             candidate = base / f"{split}.{ext}"
             if candidate.is_file():
@@ -120,7 +128,8 @@ class Task:
         ref = self.hub(language, split) if self.hub else None
         if ref is None:
             return f"missing:{self.name}/{language}/{split}"
-        return f"hub:{ref.dataset}:{ref.config}:{ref.split}:{ref.revision}:{ref.where}"
+        prefix = f":{ref.startswith}" if ref.startswith else ""
+        return f"hub:{ref.dataset}:{ref.config}:{ref.split}:{ref.revision}:{ref.where}{prefix}"
 
 
 _SHA_CACHE: dict[tuple[str, int, int], str] = {}

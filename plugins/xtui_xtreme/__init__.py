@@ -1,5 +1,6 @@
-"""xtui's built-in XTREME plugin: XNLI, PAWS-X, UD-POS and PAN-X as target tasks, and the
-English intermediate tasks MNLI, QQP, SST-2 and ANLI.
+"""xtui's built-in XTREME plugin: XNLI, PAWS-X, UD-POS, PAN-X, XQuAD, MLQA, TyDiQA and XCOPA
+as target tasks, and the English intermediate tasks MNLI, QQP, SST-2, ANLI, SQuAD v1.1/2.0,
+HellaSwag, CosmosQA, CommonsenseQA and SocialIQA.
 
 Registered through the ``xtui`` entry point group (``xtreme = "xtui_xtreme"``), exactly as a
 third-party plugin would be. The tables behind the tasks live in :mod:`xtui_xtreme.tasks`.

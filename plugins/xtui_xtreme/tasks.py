@@ -18,6 +18,15 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
 * ``facebook/anli`` config ``plain_text``: ``uid``, ``premise``, ``hypothesis``,
   ``label``, ``reason``; splits ``train_r1`` ... ``test_r3``, read as one split with
   ``datasets``' ``a+b+c`` split syntax.
+* QA, SQuAD fields (``id``, ``context``, ``question``, ``answers{text, answer_start}``):
+  ``rajpurkar/squad`` (``plain_text``), ``rajpurkar/squad_v2``, and in google/xtreme
+  ``XQuAD.<lang>`` (split ``validation`` only), ``MLQA.<lang>.<lang>`` (validation, test),
+  ``tydiqa`` (train, validation; all languages, ids prefixed ``english-``, ``arabic-`` ...).
+* Multiple choice: ``cambridgeltl/xcopa`` (config = language) and ``aps/super_glue``
+  ``copa`` (``premise, choice1, choice2, question, label``); ``Rowan/hellaswag`` (``ctx_a,
+  ctx_b, endings, label`` as a string); ``allenai/cosmos_qa`` (``context, question,
+  answer0-3, label``); ``tau/commonsense_qa`` (``question, choices{label, text},
+  answerKey``); ``allenai/social_i_qa`` (``context, question, answerA-C, label`` "1"-"3").
 """
 
 from __future__ import annotations
@@ -40,12 +49,42 @@ ANLI = "facebook/anli"
 ANLI_CONFIG = "plain_text"
 ANLI_REVISION = "8e4813d81f46d313dac7892e1c28076917cfcdf9"
 
+SQUAD = "rajpurkar/squad"
+SQUAD_CONFIG = "plain_text"
+SQUAD_REVISION = "7b6d24c440a36b6815f21b70d25016731768db1f"
+SQUAD_V2 = "rajpurkar/squad_v2"
+SQUAD_V2_CONFIG = "squad_v2"
+SQUAD_V2_REVISION = "3ffb306f725f7d2ce8394bc1873b24868140c412"
+
+XCOPA = "cambridgeltl/xcopa"
+XCOPA_REVISION = "042f78955ba48e6404616762fa6e05e839c3907a"
+"""Parquet, one config per language (``<lang>/{validation,test}-00000-of-00001.parquet``)."""
+SUPER_GLUE = "aps/super_glue"
+SUPER_GLUE_REVISION = "3de24cf8022e94f4ee4b9d55a6f539891524d646"
+
+HELLASWAG = "Rowan/hellaswag"
+HELLASWAG_REVISION = "218ec52e09a7e7462a5400043bb9a69a41d06b76"
+COMMONSENSEQA = "tau/commonsense_qa"
+COMMONSENSEQA_REVISION = "94630fe30dad47192a8546eb75f094926d47e155"
+# allenai/cosmos_qa and allenai/social_i_qa hold only loading scripts, which datasets >= 3
+# no longer runs; these are commits of their Hub-converted ``refs/convert/parquet`` branches.
+COSMOSQA = "allenai/cosmos_qa"
+COSMOSQA_REVISION = "ed50fe83db62b355759053b1cd5eef344ee371e0"
+SIQA = "allenai/social_i_qa"
+SIQA_REVISION = "537a2ec8ec565adc0b70b70752893e59e024df26"
+
 # --------------------------------------------------------------------------- labels
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 PAWSX_LABELS = ("not_paraphrase", "paraphrase")
 QQP_LABELS = ("not_duplicate", "duplicate")
 SST2_LABELS = ("negative", "positive")
+COPA_LABELS = ("choice1", "choice2")
+HELLASWAG_LABELS = ("ending0", "ending1", "ending2", "ending3")
+COSMOSQA_LABELS = ("answer0", "answer1", "answer2", "answer3")
+COMMONSENSEQA_LABELS = ("A", "B", "C", "D", "E")
+SIQA_LABELS = ("answerA", "answerB", "answerC")
+"""Multiple-choice labels name the choices; a label id is the index of the right one."""
 
 UPOS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
@@ -80,6 +119,19 @@ UDPOS_CONFIGS = {
 """ISO 639-1 code -> google/xtreme config (XTREME's 33 UD v2.5 languages)."""
 
 UDPOS_LANGUAGES = ("en",) + tuple(sorted(code for code in UDPOS_CONFIGS if code != "en"))
+
+XQUAD_LANGUAGES = ("en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh")
+MLQA_LANGUAGES = ("en", "ar", "de", "es", "hi", "vi", "zh")
+MLQA_CONFIGS = {language: f"MLQA.{language}.{language}" for language in MLQA_LANGUAGES}
+"""ISO code -> google/xtreme config: XTREME evaluates MLQA on same-language context/question pairs."""
+TYDIQA_PREFIXES = {
+    "en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian",
+    "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu",
+}
+"""ISO code -> the language prefix of TyDiQA GoldP question ids (``english-...``)."""
+TYDIQA_LANGUAGES = tuple(TYDIQA_PREFIXES)
+XCOPA_LANGUAGES = ("en", "et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
+"""``en`` is English COPA (training and development data only; its test labels are hidden)."""
 
 ALL_SPLITS = ("train", "validation", "test")
 UDPOS_SPLITS = {"kk": ("train", "test"), "tl": ("test",), "th": ("test",), "yo": ("test",)}
@@ -176,6 +228,60 @@ convert_udpos = tag_converter(UPOS, ("pos_tags", "upos"))
 # Hub PAN-X and local jsonl carry ner_tags (ints); a 3-column CoNLL file gives names under upos.
 convert_panx = tag_converter(PANX_TAGS, ("ner_tags", "upos"))
 
+
+def convert_squad(row: Mapping[str, Any]) -> dict:
+    """A SQuAD-format row (Hub squad/xtreme rows and local SQuAD JSON read alike)."""
+    answers = row["answers"]
+    texts, starts = list(answers["text"]), list(answers["answer_start"])
+    if len(texts) != len(starts):
+        raise ValueError(f"{len(texts)} answer texts but {len(starts)} answer_start values")
+    if not all(isinstance(start, int) and start >= 0 for start in starts):
+        raise ValueError(f"answer_start must be character offsets (integers >= 0), got {starts}")
+    return {
+        "id": str(row["id"]),
+        "context": _text(row, ("context",)),
+        "question": _text(row, ("question",)),
+        "answers": {"text": [str(text) for text in texts], "answer_start": starts},
+    }
+
+
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+"""COPA's ``question`` field names the relation; the model reads it as an English question."""
+
+
+def convert_copa(row: Mapping[str, Any]) -> dict:
+    relation = row["question"]
+    if relation not in COPA_QUESTIONS:
+        raise ValueError(f"question {relation!r} is neither 'cause' nor 'effect'")
+    return {"context": _text(row, ("premise",)), "question": COPA_QUESTIONS[relation],
+            "choices": [_text(row, ("choice1",)), _text(row, ("choice2",))], "label": label_id(row["label"], COPA_LABELS)}
+
+
+def convert_hellaswag(row: Mapping[str, Any]) -> dict:
+    # The context's second half (ctx_b) starts the sentence every ending completes.
+    return {"context": _text(row, ("ctx_a",)), "question": _text(row, ("ctx_b",)),
+            "choices": [str(ending) for ending in row["endings"]], "label": label_id(row["label"], HELLASWAG_LABELS)}
+
+
+def convert_cosmosqa(row: Mapping[str, Any]) -> dict:
+    return {"context": _text(row, ("context",)), "question": _text(row, ("question",)),
+            "choices": [_text(row, (f"answer{i}",)) for i in range(4)], "label": label_id(row["label"], COSMOSQA_LABELS)}
+
+
+def convert_commonsenseqa(row: Mapping[str, Any]) -> dict:
+    choices = row["choices"]
+    return {"context": "", "question": _text(row, ("question",)), "choices": [str(text) for text in choices["text"]],
+            "label": label_id(row["answerKey"], tuple(choices["label"]))}
+
+
+def convert_siqa(row: Mapping[str, Any]) -> dict:
+    # SocialIQA labels are the strings "1"-"3" (1-based).
+    answer = str(row["label"]).strip()
+    if answer not in ("1", "2", "3"):
+        raise ValueError(f"unknown label {row['label']!r} (expected '1', '2' or '3')")
+    return {"context": _text(row, ("context",)), "question": _text(row, ("question",)),
+            "choices": [_text(row, (f"answer{c}",)) for c in "ABC"], "label": int(answer) - 1}
+
 # --------------------------------------------------------------------------- hub locators
 
 Locator = Callable[[str, str], Optional[HubRef]]
@@ -232,6 +338,52 @@ udpos_hub = xtreme_locator(
 )
 panx_hub = xtreme_locator(PANX_LANGUAGES, lambda language: f"PAN-X.{language}")
 
+SQUAD_TRAIN = HubRef(SQUAD, SQUAD_CONFIG, "train", SQUAD_REVISION)
+"""XTREME trains XQuAD and MLQA on SQuAD v1.1, as XNLI on MultiNLI."""
+
+
+def xquad_hub(language: str, split: str) -> Optional[HubRef]:
+    """XQuAD is test data only (google/xtreme keeps it as ``validation``). It has no
+    development split, and SQuAD v1.1 dev holds XQuAD's own paragraphs: no validation."""
+    if language not in XQUAD_LANGUAGES:
+        return None
+    if split == "train":
+        return SQUAD_TRAIN if language == "en" else None
+    if split == "test":
+        return HubRef(XTREME, f"XQuAD.{language}", "validation", XTREME_REVISION)
+    return None
+
+
+def mlqa_hub(language: str, split: str) -> Optional[HubRef]:
+    if language not in MLQA_LANGUAGES:
+        return None
+    if split == "train":
+        return SQUAD_TRAIN if language == "en" else None
+    if split in ("validation", "test"):
+        return HubRef(XTREME, MLQA_CONFIGS[language], split, XTREME_REVISION)
+    return None
+
+
+def tydiqa_hub(language: str, split: str) -> Optional[HubRef]:
+    """TyDiQA GoldP: one config for all languages, told apart by the id prefix. Its dev set is
+    the test set; every language's (human-written) training data is its few-shot pool."""
+    if language not in TYDIQA_PREFIXES or split not in ("train", "test"):
+        return None
+    hub_split = "train" if split == "train" else "validation"
+    return HubRef(XTREME, "tydiqa", hub_split, XTREME_REVISION, startswith=(("id", TYDIQA_PREFIXES[language] + "-"),))
+
+
+def xcopa_hub(language: str, split: str) -> Optional[HubRef]:
+    """English COPA (SuperGLUE) trains XCOPA; every other language has validation + test."""
+    if language == "en":
+        return HubRef(SUPER_GLUE, "copa", split, SUPER_GLUE_REVISION) if split in ("train", "validation") else None
+    if language in XCOPA_LANGUAGES and split in ("validation", "test"):
+        return HubRef(XCOPA, language, split, XCOPA_REVISION)
+    return None
+
+
+ENGLISH_SPLITS = {"train": "train", "validation": "validation"}
+
 # --------------------------------------------------------------------------- tasks
 
 INTERMEDIATE = frozenset({"intermediate"})
@@ -244,6 +396,19 @@ def classification(name: str, **fields: Any) -> Task:
 
 def tagging(name: str, **fields: Any) -> Task:
     return Task(name=name, kind="tagging", **fields)
+
+
+QA_OPTIONS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30}
+"""XTREME's run_squad settings (with max_length 384 in the spec)."""
+
+
+def qa(name: str, **fields: Any) -> Task:
+    options = {**QA_OPTIONS, **fields.pop("options", {})}
+    return Task(name=name, kind="qa", metric="f1", options=options, **fields)
+
+
+def multiple_choice(name: str, **fields: Any) -> Task:
+    return Task(name=name, kind="multiple_choice", metric="accuracy", **fields)
 
 
 def build_tasks() -> list[Task]:
@@ -286,5 +451,54 @@ def build_tasks() -> list[Task]:
             "anli", languages=("en",), labels=NLI_LABELS, convert=convert_nli, roles=INTERMEDIATE,
             hub=english_locator(ANLI, ANLI_CONFIG, ANLI_REVISION, ANLI_SPLITS),
             description="Adversarial NLI, rounds 1-3 concatenated",
+        ),
+        qa(
+            "xquad", languages=XQUAD_LANGUAGES, hub=xquad_hub, convert=convert_squad, roles=TARGET,
+            split_folders={"train": "squad_v1"}, validation_split=None,
+            description="XQuAD extractive QA (XTREME; trains on SQuAD v1.1; no dev data, so zero-shot only)",
+        ),
+        qa(
+            "mlqa", languages=MLQA_LANGUAGES, hub=mlqa_hub, convert=convert_squad, roles=TARGET,
+            split_folders={"train": "squad_v1"}, options={"normalization": "mlqa"},
+            description="MLQA extractive QA, same-language context/question (XTREME; trains on SQuAD v1.1)",
+        ),
+        qa(
+            "tydiqa", languages=TYDIQA_LANGUAGES, hub=tydiqa_hub, convert=convert_squad, roles=TARGET,
+            validation_split=None, shot_split="train",
+            description="TyDiQA gold passage extractive QA (XTREME; English training data by id prefix)",
+        ),
+        multiple_choice(
+            "xcopa", languages=XCOPA_LANGUAGES, labels=COPA_LABELS, hub=xcopa_hub, convert=convert_copa,
+            roles=TARGET, description="XCOPA causal commonsense reasoning, 2 choices (XTREME-R; trains on English COPA)",
+        ),
+        qa(
+            "squad_v1", languages=("en",), convert=convert_squad, roles=INTERMEDIATE,
+            hub=english_locator(SQUAD, SQUAD_CONFIG, SQUAD_REVISION, ENGLISH_SPLITS),
+            description="SQuAD v1.1 English extractive QA",
+        ),
+        qa(
+            "squad_v2", languages=("en",), convert=convert_squad, roles=INTERMEDIATE, options={"no_answer": True},
+            hub=english_locator(SQUAD_V2, SQUAD_V2_CONFIG, SQUAD_V2_REVISION, ENGLISH_SPLITS),
+            description="SQuAD 2.0 English extractive QA with unanswerable questions",
+        ),
+        multiple_choice(
+            "hellaswag", languages=("en",), labels=HELLASWAG_LABELS, convert=convert_hellaswag, roles=INTERMEDIATE,
+            hub=english_locator(HELLASWAG, None, HELLASWAG_REVISION, ENGLISH_SPLITS),
+            description="HellaSwag commonsense sentence completion, 4 endings",
+        ),
+        multiple_choice(
+            "cosmosqa", languages=("en",), labels=COSMOSQA_LABELS, convert=convert_cosmosqa, roles=INTERMEDIATE,
+            hub=english_locator(COSMOSQA, None, COSMOSQA_REVISION, ENGLISH_SPLITS),
+            description="Cosmos QA commonsense reading comprehension, 4 answers",
+        ),
+        multiple_choice(
+            "commonsenseqa", languages=("en",), labels=COMMONSENSEQA_LABELS, convert=convert_commonsenseqa,
+            roles=INTERMEDIATE, hub=english_locator(COMMONSENSEQA, None, COMMONSENSEQA_REVISION, ENGLISH_SPLITS),
+            description="CommonsenseQA, 5 answers",
+        ),
+        multiple_choice(
+            "siqa", languages=("en",), labels=SIQA_LABELS, convert=convert_siqa, roles=INTERMEDIATE,
+            hub=english_locator(SIQA, None, SIQA_REVISION, ENGLISH_SPLITS),
+            description="Social IQa social commonsense reasoning, 3 answers (Hub only)",
         ),
     ]

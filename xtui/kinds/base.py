@@ -16,6 +16,9 @@ class Kind:
 
     ``features`` may make several features per example (e.g. QA windows): a feature then
     carries ``example_index`` and ``metrics`` receives the features to aggregate.
+
+    ``options`` are the task's ``options`` plus ``language``, the stage's language (the
+    worker adds it: MLQA's answer normalisation depends on it).
     """
 
     name = "base"

@@ -1,0 +1,94 @@
+"""Multiple choice (COPA / XCOPA, HellaSwag, CosmosQA, CommonsenseQA, SocialIQA).
+
+An example is ``{"context": str, "question": str, "choices": [str, ...], "label": int}``.
+Every choice is encoded with its context as a pair, ``(context, question + " " + choice)``
+(``(question, choice)`` when there is no context); the candidates of one example are
+scored jointly: one score per choice from the first token, a softmax over the choices.
+``collate`` flattens (batch, choices) to batch * choices rows for the encoder, the head
+reshapes the scores back to (batch, choices).
+
+Options: ``choices`` (default: the number of the task's labels).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..metrics import accuracy
+from .base import MODEL_INPUTS, Kind
+
+
+class ChoiceHead(nn.Module):
+    """RoBERTa's multiple-choice head: one score per (context, choice) row from its first token."""
+
+    def __init__(self, hidden_size: int, choices: int, dropout: float):
+        super().__init__()
+        self.choices = choices
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, 1)
+
+    def forward(self, hidden):
+        x = self.dropout(hidden[:, 0])
+        x = self.dropout(self.dense(x).tanh())
+        return self.out_proj(x).view(-1, self.choices)
+
+
+class MultipleChoiceKind(Kind):
+    name = "multiple_choice"
+
+    def __init__(self, labels, tokenizer, max_length, options=None):
+        super().__init__(labels, tokenizer, max_length, options)
+        self.choices = int(self.options.get("choices") or len(self.labels))
+        if self.choices < 2:
+            raise ValueError(f"multiple choice needs at least 2 choices, got {self.choices} (set the task's labels or options['choices'])")
+
+    def features(self, examples):
+        firsts, seconds = [], []
+        for number, example in enumerate(examples):
+            choices = list(example["choices"])
+            if len(choices) != self.choices:
+                raise ValueError(f"example {number}: {len(choices)} choices, the task has {self.choices}")
+            context = example.get("context") or ""
+            question = example.get("question") or ""
+            for choice in choices:
+                if context:
+                    firsts.append(context)
+                    seconds.append(f"{question} {choice}".strip())
+                else:
+                    firsts.append(question)
+                    seconds.append(choice)
+        if not firsts:
+            return []
+        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=self.max_length)
+        keys = [k for k in MODEL_INPUTS if k in encoded]
+        n = self.choices
+        return [
+            {**{k: encoded[k][i * n:(i + 1) * n] for k in keys}, "labels": int(example["label"])}
+            for i, example in enumerate(examples)
+        ]
+
+    def stratum(self, example):
+        return int(example["label"])
+
+    def collate(self, features):
+        longest = max(len(row) for f in features for row in f["input_ids"])
+        pad = self.tokenizer.pad_token_id or 0
+        batch = {}
+        for key in MODEL_INPUTS:
+            if key not in features[0]:
+                continue
+            fill = pad if key == "input_ids" else 0
+            batch[key] = torch.tensor([row + [fill] * (longest - len(row)) for f in features for row in f[key]], dtype=torch.long)
+        batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return batch
+
+    def build_head(self, hidden_size, dropout):
+        return ChoiceHead(hidden_size, self.choices, dropout)
+
+    def decode(self, logits, features):
+        return logits.argmax(-1).tolist()
+
+    def metrics(self, predictions, examples, features):
+        return {"accuracy": accuracy(predictions, [int(e["label"]) for e in examples])}

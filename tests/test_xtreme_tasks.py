@@ -67,7 +67,7 @@ def test_kinds_metrics_roles_and_labels(tasks):
     expected = {
         "xnli": ("classification", "accuracy", {"target"}, 15),
         "pawsx": ("classification", "accuracy", {"target"}, 7),
-        "udpos": ("tagging", "accuracy", {"target"}, 33),
+        "udpos": ("tagging", "f1", {"target"}, 33),
         "panx": ("tagging", "f1", {"target"}, 40),
         "mnli": ("classification", "accuracy", {"intermediate"}, 1),
         "qqp": ("classification", "accuracy", {"intermediate"}, 1),

@@ -423,7 +423,7 @@ def build_tasks() -> list[Task]:
             roles=TARGET, description="PAWS-X adversarial paraphrase identification (XTREME)",
         ),
         tagging(
-            "udpos", languages=UDPOS_LANGUAGES, labels=UPOS, metric="accuracy", hub=udpos_hub,
+            "udpos", languages=UDPOS_LANGUAGES, labels=UPOS, metric="f1", hub=udpos_hub,
             convert=convert_udpos, roles=TARGET,
             description="Universal Dependencies v2.5 part-of-speech tagging, 17 UPOS tags (XTREME)",
         ),

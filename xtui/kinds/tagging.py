@@ -1,4 +1,8 @@
-"""Token tagging (UD-POS, PAN-X / WikiANN NER). Labels sit on the first sub-word of a word."""
+"""Token tagging (UD-POS, PAN-X / WikiANN NER). Labels sit on the first sub-word of a word.
+
+Sentences longer than ``max_length`` sub-words are split into windows of whole words
+(never truncated), and the windows' predictions are joined back per sentence.
+"""
 
 from __future__ import annotations
 
@@ -21,25 +25,49 @@ class TaggingHead(nn.Module):
 class TaggingKind(Kind):
     name = "tagging"
 
+    def _windows(self, example: dict, word_lengths: list) -> list:
+        """Word ranges [start, end) whose sub-words fit ``max_length`` with the special tokens."""
+        budget = max(1, self.max_length - self.tokenizer.num_special_tokens_to_add(pair=False))
+        windows, start, used = [], 0, 0
+        for index, length in enumerate(word_lengths):
+            length = min(max(length, 1), budget)
+            if used + length > budget and index > start:
+                windows.append((start, index))
+                start, used = index, 0
+            used += length
+        windows.append((start, len(word_lengths)))
+        return windows
+
     def features(self, examples):
-        encoded = self.tokenizer(
-            [list(e["tokens"]) for e in examples], is_split_into_words=True, truncation=True, max_length=self.max_length
-        )
+        words = [list(e["tokens"]) for e in examples]
+        # One pass without special tokens tells each word's sub-word count.
+        pieces = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+        spans = []
+        for i, example in enumerate(examples):
+            counts = [0] * len(words[i])
+            for word in pieces.word_ids(i):
+                if word is not None:
+                    counts[word] += 1
+            for start, end in self._windows(example, counts):
+                spans.append((i, start, end))
+        encoded = self.tokenizer([words[i][s:e] for i, s, e in spans], is_split_into_words=True,
+                                 truncation=True, max_length=self.max_length)
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         features = []
-        for i, example in enumerate(examples):
-            word_ids = encoded.word_ids(i)
+        for row, (i, start, end) in enumerate(spans):
+            tags = examples[i]["tags"]
             labels, first = [], []
             previous = None
-            for word in word_ids:
+            for word in encoded.word_ids(row):
                 if word is None or word == previous:
                     labels.append(self.label_pad)
                     first.append(-1)
                 else:
-                    labels.append(int(example["tags"][word]))
-                    first.append(word)
+                    labels.append(int(tags[start + word]))
+                    first.append(start + word)
                 previous = word
-            features.append({**{k: encoded[k][i] for k in keys}, "labels": labels, "word_ids": first})
+            features.append({**{k: encoded[k][row] for k in keys}, "labels": labels, "word_ids": first,
+                             "example_index": i})
         return features
 
     def build_head(self, hidden_size, dropout):
@@ -57,11 +85,17 @@ class TaggingKind(Kind):
         return predictions
 
     def metrics(self, predictions, examples, features):
-        # Words cut off by max_length get the "O"/first label: they count, as in the official scoring.
-        predicted = [[words.get(i, 0) for i in range(len(e["tokens"]))] for words, e in zip(predictions, examples)]
+        merged = [dict() for _ in examples]
+        for words, feature in zip(predictions, features):
+            merged[feature.get("example_index", 0)].update(words)
+        # A word with no sub-word (an empty token) gets label 0, and counts.
+        predicted = [[words.get(i, 0) for i in range(len(e["tokens"]))] for words, e in zip(merged, examples)]
         references = [list(map(int, e["tags"])) for e in examples]
+        names = self.labels
         scores = {"accuracy": token_accuracy(predicted, references)}
-        if is_iob(self.labels):
-            names = self.labels
-            scores.update(entity_scores([[names[t] for t in p] for p in predicted], [[names[t] for t in r] for r in references]))
+        # XTREME scores both NER and POS with seqeval over the tag strings (for POS tags that
+        # merges runs of the same tag into one chunk: that is the official number).
+        scores.update(entity_scores([[names[t] for t in p] for p in predicted], [[names[t] for t in r] for r in references]))
+        if not is_iob(names):
+            scores = {"accuracy": scores["accuracy"], "f1": scores["f1"], "precision": scores["precision"], "recall": scores["recall"]}
         return scores

@@ -158,3 +158,41 @@ def test_tagging_target(xtui, write_spec, shared_data, home, task, metric):
     else:
         assert {"precision", "recall", "f1", "accuracy"} <= evaluations["de"]["metrics"].keys()
     assert any(r["type"] == "fewshot" for r in results.values())
+
+
+RETRIEVAL_SPEC = """
+name = "it-tatoeba"
+model = "tiny"
+data_dir = "{data}"
+
+[intermediate]
+tasks = ["none", "demo_nli"]
+max_steps = 3
+
+[target]
+task = "tatoeba"
+languages = ["de", "sw"]
+max_length = 48
+
+[fewshot]
+shots = [0]
+"""
+
+
+def test_retrieval_target_evaluates_the_intermediate_encoder(xtui, write_spec, shared_data, home):
+    refused = xtui("run", write_spec(RETRIEVAL_SPEC.format(data=shared_data).replace("shots = [0]", "shots = [0, 4]"), "k.toml"))
+    assert refused.returncode == 2 and "retrieval task without training" in refused.stderr
+    run = xtui("run", write_spec(RETRIEVAL_SPEC.format(data=shared_data)))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = list(_stage_results(home).values())
+    assert sorted(r["type"] for r in results) == ["evaluate"] * 4 + ["intermediate"]  # no target stage
+    evaluations = [r for r in results if r["type"] == "evaluate"]
+    assert {(r["labels"]["intermediate"], r["language"]) for r in evaluations} == {
+        ("none", "de"), ("none", "sw"), ("demo_nli", "de"), ("demo_nli", "sw")}
+    for r in evaluations:
+        metrics = r["metrics"]
+        assert metrics["accuracy"] == pytest.approx((metrics["accuracy_source_to_target"] + metrics["accuracy_target_to_source"]) / 2)
+        assert r["evaluation"]["examples"] == (1000 if r["language"] == "de" else 390)
+    stages = {json.loads(p.read_text())["hash"]: json.loads(p.read_text()) for p in (home / "stages").glob("*/stage.json")}
+    intermediate = next(h for h, s in stages.items() if s["type"] == "intermediate")
+    assert {s["parent"] for s in stages.values() if s["type"] == "evaluate"} == {None, intermediate}

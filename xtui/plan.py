@@ -177,6 +177,22 @@ class _Builder:
     def _task_config(self, task: Task) -> dict:
         return {"task": task.name, "kind": self._kind(task), "labels_names": list(task.labels)}
 
+    def retrieval(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str]) -> None:
+        """Retrieval targets have no training: each language evaluates the intermediate stage's
+        encoder (or the pretrained one, for ``none``) directly."""
+        spec = self.plan.spec
+        if any(k > 0 for k in spec.fewshot.shots):
+            raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a retrieval task without "
+                            "training, so only K=0 applies; use shots = [0]")
+        for language in spec.target.languages:
+            test = self._need(target, language, target.test_split, f"evaluating {language}", "target.languages")
+            self._add("evaluate", parent,
+                      {**base, **self._task_config(target), "language": language,
+                       "evaluation": {"split": target.test_split, "fingerprint": test},
+                       "eval_batch_size": spec.fewshot.eval_batch_size, "max_length": spec.target.max_length},
+                      {"intermediate": entry, "task": target.name, "language": language, "seed": seed,
+                       "shots": 0, "shot_set": None})
+
     def chain(self, entry: str, target: Task, seed: int) -> None:
         spec = self.plan.spec
         base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None,
@@ -194,6 +210,9 @@ class _Builder:
                 {"intermediate": entry, "task": entry, "seed": seed},
             )
             parent = stage.hash
+        if target.kind == "retrieval":
+            self.retrieval(entry, target, seed, base, parent)
+            return
         training = spec.target.training_config()
         data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", "target.task")}
         if target.validation_split and target.has_split(target.train_language, target.validation_split, self.data_dir):

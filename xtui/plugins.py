@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "xtui"
 BUILTIN_KINDS = {
     "classification": ("xtui.kinds.classification:ClassificationKind", "1"),
     "tagging": ("xtui.kinds.tagging:TaggingKind", "1"),
+    "retrieval": ("xtui.kinds.retrieval:RetrievalKind", "1"),
     "qa": ("xtui.kinds.qa:QAKind", "1"),
     "multiple_choice": ("xtui.kinds.multiple_choice:MultipleChoiceKind", "1"),
 }

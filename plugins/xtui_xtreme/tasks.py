@@ -411,6 +411,27 @@ def multiple_choice(name: str, **fields: Any) -> Task:
     return Task(name=name, kind="multiple_choice", metric="accuracy", **fields)
 
 
+TATOEBA_CODES = {
+    "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa", "et": "est",
+    "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin", "hu": "hun", "id": "ind",
+    "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz", "ko": "kor", "ml": "mal", "mr": "mar",
+    "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh", "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl",
+    "tr": "tur", "ur": "urd", "vi": "vie", "zh": "cmn",
+}
+"""ISO 639-1 -> the three-letter code of XTREME's 36 Tatoeba pairs (each against English)."""
+
+
+def tatoeba_hub(language: str, split: str) -> Optional[HubRef]:
+    # google/xtreme ships each pair as one split named "validation"; xtui evaluates it as test.
+    if split != "test" or language not in TATOEBA_CODES:
+        return None
+    return HubRef(XTREME, f"tatoeba.{TATOEBA_CODES[language]}", "validation", XTREME_REVISION)
+
+
+def convert_tatoeba(row: Mapping[str, Any]) -> dict:
+    return {"source": str(row["source_sentence"]), "target": str(row["target_sentence"])}
+
+
 def build_tasks() -> list[Task]:
     """Every task this plugin registers, in a stable order."""
     return [
@@ -421,6 +442,11 @@ def build_tasks() -> list[Task]:
         classification(
             "pawsx", languages=PAWSX_LANGUAGES, labels=PAWSX_LABELS, hub=pawsx_hub, convert=convert_pawsx,
             roles=TARGET, description="PAWS-X adversarial paraphrase identification (XTREME)",
+        ),
+        Task(
+            name="tatoeba", kind="retrieval", metric="accuracy", languages=tuple(TATOEBA_CODES), hub=tatoeba_hub,
+            convert=convert_tatoeba, roles=TARGET, validation_split=None,
+            description="Tatoeba sentence retrieval against English, mean-pooled middle layer, both directions (XTREME)",
         ),
         tagging(
             "udpos", languages=UDPOS_LANGUAGES, labels=UPOS, metric="f1", hub=udpos_hub,

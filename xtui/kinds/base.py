@@ -89,5 +89,12 @@ class TaskModel(nn.Module):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None and self.use_token_types:
             kwargs["token_type_ids"] = token_type_ids
-        hidden = self.encoder(**kwargs).last_hidden_state
-        return self.head(hidden)
+        layer = getattr(self.head, "hidden_layer", None)
+        if layer is None:
+            return self.head(self.encoder(**kwargs).last_hidden_state)
+        # Heads that read a middle layer (retrieval) get that layer's states and the mask.
+        from .retrieval import layer_index
+
+        outputs = self.encoder(**kwargs, output_hidden_states=True)
+        index = layer_index(layer, len(outputs.hidden_states) - 1)
+        return self.head(outputs.hidden_states[index], attention_mask)

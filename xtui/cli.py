@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
 import sys
 import time
 from pathlib import Path
@@ -27,7 +25,13 @@ err = Console(stderr=True)
 
 @app.callback(invoke_without_command=True)
 def _root(ctx: typer.Context):
+    """Without a command on a terminal: the app. Elsewhere (pipes, scripts): this help."""
     if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from .tui import run_app
+
+            run_app()
+            return
         typer.echo(ctx.get_help())
 
 
@@ -49,6 +53,7 @@ def run(
                                          help="Continue an interrupted experiment (id, prefix, name or 'latest')."),
     auto_batch_size: bool = typer.Option(False, "--auto-batch-size",
                                          help="On out-of-memory, halve the batch (keeping the effective batch)."),
+    detach: bool = typer.Option(False, "--detach", help="Run in the background (survives logout); print the experiment id."),
 ):
     """Run an experiment: every stage of the spec's plan that has no result yet."""
     from .plan import build_plan
@@ -79,7 +84,83 @@ def run(
     if dry_run:
         _print_plan(plan, done, as_json)
         return
+    if detach:
+        raise typer.Exit(_detach(store, existing["id"] if existing else None, spec.name))
     raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry, list(set_), existing))
+
+
+def _detach(store, experiment_id: Optional[str], name: str) -> int:
+    """Start this same `xtui run` (without --detach) in a new session; print the id once it is registered."""
+    from .launch import launch_detached, log_tail, new_experiment_id, wait_registered
+
+    args = sys.argv[1:]
+    args = [a for a in args[args.index("run") + 1 if "run" in args else 0:] if a != "--detach"]
+    experiment_id = experiment_id or new_experiment_id(name)
+    launched = launch_detached(store, args, experiment_id)
+    code = wait_registered(store, launched)
+    if code is not None:
+        for line in log_tail(launched.log, 10):
+            err.print(line, highlight=False, markup=False, soft_wrap=True)
+        err.print(f"xtui: error: the background run did not start (exit {code}); log: {launched.log}", highlight=False)
+        return 1 if code in (None, -1, 0) else code
+    console.print(experiment_id, highlight=False, soft_wrap=True)
+    err.print(f"running in the background (pid {launched.pid}); follow it with `xtui attach {experiment_id}` or `xtui`; "
+              f"log: {launched.log}", highlight=False, soft_wrap=True)
+    return 0
+
+
+@app.command()
+def attach(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    interval: float = typer.Option(0.5, "--interval", hidden=True),
+):
+    """Follow an experiment's stages live until it ends, then show its results (Ctrl-C detaches; it keeps running)."""
+    from .follow import ExperimentFollower
+    from .progress import make_display
+    from .store import RunStore
+
+    store = RunStore()
+    try:
+        experiment_id = store.resolve_experiment(experiment)["id"]
+    except XtuiError:
+        if experiment not in store.experiment_ids_on_disk():
+            raise
+        experiment_id = experiment
+    follower = ExperimentFollower(store, experiment_id)
+    follower.poll()
+    if follower.live:
+        counts = follower.counts()
+        console.print(f"attached to [bold]{experiment_id}[/bold]: {len(follower.stages)} stages, "
+                      + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + " (Ctrl-C detaches)", highlight=False)
+        display = make_display(console, follower)
+        try:
+            with display:
+                for state in follower.stages.values():
+                    if state.status == "running":
+                        display.on_status(state.stage(), "running", "")
+                        if state.total:
+                            display.on_event(state.stage(), {"event": "step", "step": state.step, "total": state.total,
+                                                             "loss": state.loss if state.loss is not None else float("nan"),
+                                                             "examples_per_second": state.speed or 0.0})
+                while follower.live:
+                    time.sleep(interval)
+                    for state, events, previous in follower.poll():
+                        stage = state.stage()
+                        if previous is not None and state.status == "running":
+                            display.on_status(stage, "running", "")
+                        for event in events:
+                            display.on_event(stage, event)
+                        if previous is not None and state.status != "running":
+                            display.on_status(stage, state.status, state.detail)
+        except KeyboardInterrupt:
+            err.print(f"detached from {experiment_id}; it keeps running (`xtui attach {experiment_id}` to follow it again)",
+                      highlight=False)
+            raise typer.Exit(0)
+    runs_show(experiment_id)
+    status = follower.status
+    if status != "done":
+        err.print(f"experiment {experiment_id} {status}", highlight=False)
+    raise typer.Exit({"done": 0, "stopped": 130}.get(status, 1))
 
 
 def _print_plan(plan, done: dict, as_json: bool) -> None:
@@ -110,6 +191,8 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
 
 
 def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides: list, existing: Optional[dict] = None) -> int:
+    import socket
+
     from .executor import LocalExecutor
     from .files import atomic_write_json, atomic_write_text
     from .progress import make_display
@@ -122,6 +205,8 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         experiment_id = existing["id"]
         folder = store.experiment_dir(experiment_id)
     else:
+        import secrets
+
         experiment_id = os.environ.get("XTUI_EXPERIMENT_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.name}-{secrets.token_hex(2)}"
         folder = store.experiment_dir(experiment_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -226,6 +311,10 @@ def stop(
         console.print(line, highlight=False)
 
 
+RICH_ROWS = 200
+"""`runs list` draws a Rich table up to this many experiments, aligned plain text beyond."""
+
+
 @runs_app.command("list")
 def runs_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Experiments in the index, oldest first."""
@@ -237,19 +326,34 @@ def runs_list(as_json: bool = typer.Option(False, "--json", help="Machine-readab
     for record in records:
         record["status"] = experiment_state(record)
     if as_json:
-        console.print_json(json.dumps(records))
+        if console.is_terminal and len(records) <= RICH_ROWS:
+            console.print_json(json.dumps(records))
+        else:  # plain JSON: fast for any number of experiments, and what scripts want
+            sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+        return
+    columns = ("id", "status", "model", "intermediate", "target", "languages", "K", "stages", "headline")
+    rows = []
+    for r in records:
+        head = r.get("headline")
+        head_text = f"{head['metric']} {100 * head['value']:.1f} ({head['intermediate']}, K={head['shots']})" if head else "-"
+        rows.append((r["id"], r.get("status") or "?", r.get("model") or "", ", ".join(r.get("intermediate") or []),
+                     r.get("target") or "", " ".join(r.get("languages") or []), ",".join(map(str, r.get("shots") or [])),
+                     str(r.get("stage_count", "")), head_text))
+    if len(rows) > RICH_ROWS:
+        # Rich lays out every cell of a table: seconds for thousands of rows. Aligned plain text instead.
+        widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+        lines = [f"experiments ({len(records)})", "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
+                 "  ".join("-" * w for w in widths)]
+        lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+        sys.stdout.write("\n".join(lines) + "\n")
         return
     from rich.table import Table
 
     table = Table(title=f"experiments ({len(records)})", title_justify="left")
-    for column in ("id", "status", "model", "intermediate", "target", "languages", "K", "stages", "headline"):
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for r in records:
-        head = r.get("headline")
-        head_text = f"{head['metric']} {100 * head['value']:.1f} ({head['intermediate']}, K={head['shots']})" if head else "-"
-        table.add_row(r["id"], r.get("status") or "?", r.get("model") or "", ", ".join(r.get("intermediate") or []),
-                      r.get("target") or "", " ".join(r.get("languages") or []), ",".join(map(str, r.get("shots") or [])),
-                      str(r.get("stage_count", "")), head_text)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -319,13 +423,44 @@ def runs_reindex():
     console.print(f"reindexed {experiments} experiments and {stages} stages from {store.home}", highlight=False)
 
 
+FAST_LIST = (["runs", "list"], ["runs", "list", "--json"])
+
+
+def _defer_rich_markdown() -> None:
+    """For ``--help`` only: typer's Rich help imports ``rich.markdown`` (markdown-it, about a third of
+    the help's start-up) though xtui's help uses Rich markup, never Markdown. A stand-in module
+    builds the real ``Markdown`` on first use, so nothing changes if it is ever needed."""
+    if "rich.markdown" in sys.modules:
+        return
+    import types
+
+    stand_in = types.ModuleType("rich.markdown")
+
+    class Markdown:  # noqa: D401 - a stand-in
+        def __new__(cls, *args, **kwargs):
+            sys.modules.pop("rich.markdown", None)
+            import importlib
+
+            return importlib.import_module("rich.markdown").Markdown(*args, **kwargs)
+
+    stand_in.Markdown = Markdown
+    sys.modules["rich.markdown"] = stand_in
+
+
 def main() -> None:
     try:  # typer 0.2x vendors click
         from typer._click import exceptions as click
     except ImportError:  # pragma: no cover - older typer
         from click import exceptions as click
 
+    argv = sys.argv[1:]
     try:
+        if argv in FAST_LIST:
+            # The commonest query skips typer's parameter set-up (it imports pydantic: ~0.1 s).
+            runs_list(as_json=len(argv) == 3)
+            sys.exit(0)
+        if "--help" in argv:
+            _defer_rich_markdown()
         code = app(standalone_mode=False)
         # without standalone mode, click returns a command's exit code instead of exiting
         sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,144 @@
+"""The compose screen: choices from the registry, the plan before launch, inline errors, save and load."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from textual.widgets import Input, Select, SelectionList, Static
+
+from xtui.plan import build_plan
+from xtui.plugins import load_plugins
+from xtui.spec import load_spec, parse_spec
+from xtui.tui.compose import ComposeScreen
+
+from .conftest import make_app, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def summary(screen) -> str:
+    return str(screen.query_one("#plan-summary", Static).render())
+
+
+def error(screen) -> str:
+    return str(screen.query_one("#plan-error", Static).render())
+
+
+async def settle(pilot, screen) -> None:
+    await pilot.pause()
+    await wait_for(pilot, lambda: screen.checked == screen.generation)
+
+
+async def fill(pilot, screen, widget_id: str, text: str) -> None:
+    field = screen.query_one(f"#{widget_id}", Input)
+    field.value = text
+    await pilot.pause()
+
+
+async def test_choices_come_from_the_registry_and_the_plan_is_shown(store):
+    registry = load_plugins()
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        intermediate = screen.query_one("#f-intermediate-tasks", SelectionList)
+        offered = [intermediate.get_option_at_index(i).value for i in range(intermediate.option_count)]
+        assert offered == ["none"] + sorted(t.name for t in registry.tasks.values() if "intermediate" in t.roles)
+        assert intermediate.selected == ["none"]
+        target = screen.query_one("#f-target-task", Select)
+        assert target.value == "demo_sentiment"
+        languages = screen.query_one("#f-target-languages", SelectionList)
+        expected = [l for l in registry.tasks["demo_sentiment"].languages if l != "en"]
+        assert [languages.get_option_at_index(i).value for i in range(languages.option_count)] == expected
+        await settle(pilot, screen)
+        # 1 target, evaluations in en + de, K=4 x 5 shot sets (default) in de
+        assert screen.plan_summary["stages"] == 8 and screen.plan_summary["done"] == 0
+        assert "8 stages" in summary(screen) and "8 to run" in summary(screen)
+        # select-all follows the chosen task's languages
+        await pilot.press("ctrl+l")
+        await settle(pilot, screen)
+        assert languages.selected == expected
+        assert screen.plan_summary["stages"] == 2 + len(expected) + 5 * len(expected)
+        target.value = "xnli"
+        await pilot.pause()
+        assert [languages.get_option_at_index(i).value for i in range(languages.option_count)] == \
+            [l for l in registry.tasks["xnli"].languages if l != "en"]
+
+
+async def test_errors_are_shown_inline(store):
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        await fill(pilot, screen, "f-fewshot-shots", "0, 4x")
+        await settle(pilot, screen)
+        assert screen.plan_summary is None and "'fewshot.shots': '4x' is not an integer" in error(screen)
+        assert screen.query_one("#f-fewshot-shots").has_class("-invalid-field")
+        await fill(pilot, screen, "f-fewshot-shots", "0, 4")
+        screen.query_one("#f-target-languages", SelectionList).deselect_all()
+        await settle(pilot, screen)
+        assert "field 'target.languages'" in error(screen)
+        assert screen.query_one("#f-target-languages").has_class("-invalid-field")
+        assert not screen.query_one("#f-fewshot-shots").has_class("-invalid-field")
+        screen.query_one("#f-target-languages", SelectionList).select("de")
+        await fill(pilot, screen, "f-target-learning_rate", "2")
+        await settle(pilot, screen)
+        assert "target.learning_rate" in error(screen)
+        await fill(pilot, screen, "f-target-learning_rate", "")
+        await fill(pilot, screen, "f-intermediate-mixtures", "anli+nosuchtask")
+        await settle(pilot, screen)
+        assert screen.plan_error and "intermediate.tasks" in screen.plan_error
+        await pilot.press("ctrl+r")  # launching an invalid spec is refused
+        assert isinstance(app.screen, ComposeScreen) and not app.launched
+
+
+async def test_save_load_round_trip_and_reuse_count(store, tmp_path):
+    registry = load_plugins()
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        # loading the quickstart gives the same spec as reading the file
+        assert screen.load_from(REPO / "examples" / "quickstart.toml")
+        await settle(pilot, screen)
+        spec, _ = load_spec(REPO / "examples" / "quickstart.toml")
+        assert parse_spec(screen.spec_data()).model_dump() == spec.model_dump()
+        assert screen.query_one("#f-target-languages", SelectionList).selected == ["de", "es", "fr"]
+        assert screen.plan_summary["stages"] == len(build_plan(spec, registry).stages)
+        # a stage with a result is counted as reused
+        plan = build_plan(spec, registry)
+        target = next(s for s in plan.order() if s.type == "target")
+        from xtui.files import atomic_write_json
+
+        atomic_write_json(store.stage_dir(target.hash) / "result.json", {"hash": target.hash, "status": "done"})
+        await fill(pilot, screen, "f-seeds", "1 ")  # any edit re-checks the plan
+        await settle(pilot, screen)
+        assert screen.plan_summary["done"] == 1 and "1 already done" in summary(screen)
+        # edit and save through the dialog; the file is a spec `xtui run` accepts
+        await fill(pilot, screen, "f-name", "my-grid")
+        await fill(pilot, screen, "f-model", "tiny")
+        await fill(pilot, screen, "f-fewshot-shot_sets", "2")
+        await fill(pilot, screen, "f-intermediate-max_steps", "7")
+        await settle(pilot, screen)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        app.screen.query_one("#path-input", Input).value = str(tmp_path / "saved.toml")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        saved = tmp_path / "saved.toml"
+        data = tomllib.loads(saved.read_text())
+        assert data["name"] == "my-grid" and data["model"] == "tiny" and data["fewshot"]["shot_sets"] == 2
+        assert data["intermediate"] == {"tasks": ["none", "demo_nli"], "max_steps": 7, "batch_size": 16,
+                                        "learning_rate": 5e-5}
+        saved_spec, _ = load_spec(saved)
+        assert saved_spec.target.languages == ["de", "es", "fr"] and saved_spec.fewshot.steps == 10
+        # load it back through the dialog into a fresh form
+        screen.load_data({"name": "x", "target": {"task": "demo_entities", "languages": ["nl"]}})
+        await settle(pilot, screen)
+        assert screen.query_one("#f-target-task", Select).value == "demo_entities"
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        app.screen.query_one("#path-input", Input).value = str(saved)
+        await pilot.press("enter")
+        await settle(pilot, screen)
+        assert parse_spec(screen.spec_data()).model_dump() == saved_spec.model_dump()

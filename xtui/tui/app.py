@@ -1,0 +1,231 @@
+"""The xtui terminal app: compose, launch, watch live, browse and compare, from the run directories.
+
+Launching starts the headless supervisor (``xtui run``) in the background, so closing the
+app never stops an experiment; the app follows run directories, whoever started them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Iterable, Optional
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .compare import CompareScreen
+from .compose import ComposeScreen
+from .dashboard import DashboardScreen
+from .experiment_screen import ExperimentScreen
+from .history import HistoryScreen
+from .messages import CompareExperiments, LaunchFinished, OpenExperiment, StopFinished, WatchExperiment
+from .plugins_view import PluginsScreen
+
+
+class XtuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "xtui"
+    MODES = {"compose": ComposeScreen, "live": DashboardScreen, "history": HistoryScreen, "plugins": PluginsScreen}
+    BINDINGS = [
+        Binding("f2", "mode('compose')", "Compose", show=False, tooltip="Compose an experiment, see its plan, launch it"),
+        Binding("f3", "mode('live')", "Live", show=False, tooltip="The live dashboard of the watched experiment"),
+        Binding("f4", "mode('history')", "History", show=False, tooltip="Every experiment: sort, filter, open, compare"),
+        Binding("f5", "mode('plugins')", "Plugins", show=False, tooltip="Plugins, their versions and errors, and tasks"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (asks whether to stop running experiments)"),
+    ]
+
+    def __init__(self, store=None, registry=None, start: Optional[str] = None, watch: Optional[str] = None) -> None:
+        super().__init__()
+        from ..plugins import load_plugins
+        from ..store import RunStore
+
+        self.store = store or RunStore()
+        self.registry = registry or load_plugins()
+        self.start = start
+        self.watching: Optional[str] = watch
+        self.launched: dict = {}
+        self.opened: list = [watch] if watch else []
+        self.stopping = False
+
+    def on_mount(self) -> None:
+        mode = self.start or self._start_mode()
+        self.switch_mode(mode)
+        self.set_interval(2.0, self._reap)
+        for plugin in self.registry.failed:
+            self.notify(f"plugin {plugin.name} ({plugin.distribution} {plugin.version}) failed: {plugin.error}",
+                        severity="error", timeout=10)
+
+    def _start_mode(self) -> str:
+        """Reopened while an experiment runs: watch it again. Otherwise the history, or compose on first use."""
+        from ..follow import experiment_status
+
+        try:
+            records = self.store.experiments()
+        except Exception:
+            return "history"
+        if self.watching:
+            return "live"
+        running = [r for r in records if r.get("status") == "running" and experiment_status(r) == "running"]
+        if running:
+            self.watching = running[-1]["id"]
+            self.opened.append(self.watching)
+            return "live"
+        return "history" if records else "compose"
+
+    # -- navigation ------------------------------------------------------------------------------------
+    def action_mode(self, mode: str) -> None:
+        self.switch_mode(mode)
+        for bar in self.screen.query("ModeBar"):
+            bar.draw()
+
+    @on(WatchExperiment)
+    def watch_experiment(self, message: WatchExperiment) -> None:
+        self.watching = message.experiment_id
+        if message.experiment_id not in self.opened:
+            self.opened.append(message.experiment_id)
+        if self.current_mode == "live" and isinstance(self.screen, DashboardScreen) and self.screen.is_mounted:
+            self.screen.watch_experiment(message.experiment_id)
+        else:
+            self.switch_mode("live")  # the dashboard picks up `watching` when it mounts or resumes
+
+    @on(OpenExperiment)
+    def open_experiment(self, message: OpenExperiment) -> None:
+        self.push_screen(ExperimentScreen(message.experiment_id))
+
+    @on(CompareExperiments)
+    def compare_experiments(self, message: CompareExperiments) -> None:
+        self.push_screen(CompareScreen(message.experiment_ids))
+
+    # -- launching and stopping -----------------------------------------------------------------------------
+    def launch_spec(self, text: str, name: str) -> str:
+        """Write the spec, start the supervisor in the background and watch it; returns the experiment id."""
+        from ..files import atomic_write_text
+        from ..launch import new_experiment_id
+
+        experiment_id = new_experiment_id(name)
+        self.store.ensure()
+        spec_path = self.store.home / "specs" / f"{experiment_id}.toml"
+        atomic_write_text(spec_path, text)
+        self._launch(experiment_id, spec_path)
+        self.post_message(WatchExperiment(experiment_id))
+        self.notify(f"launching {experiment_id}")
+        return experiment_id
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def _launch(self, experiment_id: str, spec_path: Path) -> None:
+        from ..launch import launch_detached, log_tail, wait_registered
+
+        try:
+            launched = launch_detached(self.store, [str(spec_path)], experiment_id)
+        except Exception as error:
+            self.post_message(LaunchFinished(None, f"cannot start xtui run: {error}"))
+            return
+        self.launched[experiment_id] = launched
+        code = wait_registered(self.store, launched)
+        if code is None:
+            self.post_message(LaunchFinished(experiment_id))
+        else:
+            tail = " | ".join(log_tail(launched.log, 3))
+            self.post_message(LaunchFinished(None, f"{experiment_id} did not start (exit {code}): {tail} (log: {launched.log})"))
+
+    @on(LaunchFinished)
+    def launch_finished(self, message: LaunchFinished) -> None:
+        if message.error:
+            self.notify(message.error, severity="error", timeout=20)
+
+    def _reap(self) -> None:
+        for launched in self.launched.values():
+            launched.process.poll()
+
+    def running_experiments(self) -> list:
+        """Experiments this session launched or watched that are still running."""
+        from ..follow import experiment_status
+
+        ids = list(dict.fromkeys(list(self.launched) + self.opened))
+        running = []
+        for experiment_id in ids:
+            record = self.store.read_experiment(experiment_id)
+            if record and experiment_status(record) == "running":
+                running.append(experiment_id)
+        return running
+
+    def stop_experiments(self, ids: list, then_exit: bool = False) -> None:
+        self.stopping = True
+        self._stop(list(ids), then_exit)
+
+    @work(thread=True, exit_on_error=False, group="stop")
+    def _stop(self, ids: list, then_exit: bool) -> None:
+        from ..launch import stop_experiment
+
+        for experiment_id in ids:
+            record = self.store.read_experiment(experiment_id)
+            if not record:
+                continue
+            try:
+                lines = stop_experiment(self.store, record)
+                self.post_message(StopFinished(experiment_id, lines))
+            except Exception as error:
+                self.post_message(StopFinished(experiment_id, [], str(error)))
+        self._reap()
+        self.stopping = False
+        if then_exit:
+            self.call_from_thread(self.exit)
+
+    @on(StopFinished)
+    def stop_finished(self, message: StopFinished) -> None:
+        if message.error:
+            self.notify(f"{message.experiment_id}: {message.error}", severity="error", timeout=15)
+        for line in message.lines:
+            self.notify(line)
+
+    async def action_quit(self) -> None:
+        from .choice_dialog import ChoiceDialog
+
+        running = self.running_experiments()
+        if not running:
+            self.exit()
+            return
+
+        def chosen(answer) -> None:
+            if answer == "stop":
+                self.notify(f"stopping {len(running)} experiment(s)…")
+                self.stop_experiments(running, then_exit=True)
+            elif answer == "leave":
+                self.exit(result=f"left running: {', '.join(running)} (follow with `xtui attach ID` or reopen `xtui`)")
+
+        body = ("Still running:\n" + "\n".join(f"  {r}" for r in running) +
+                "\n\nStop them (their stages end; finished ones are kept), or leave them running in the background?")
+        self.push_screen(ChoiceDialog("Quit xtui", body, [("leave", "Leave running", "l"), ("stop", "Stop them", "s"),
+                                                          ("cancel", "Cancel", "c")]), chosen)
+
+    # -- the command palette: one entry per action of the screen ---------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        seen = set()
+        # Every xtui binding along the focus chain, also those a focused widget shadows (enter in a table).
+        for node, bindings in screen._modal_binding_chain:
+            for binding in (b for group in bindings.key_to_bindings.values() for b in group):
+                if not binding.description or binding.system or (node, binding.description) in seen:
+                    continue
+                own = [b for cls in type(node).__mro__ if cls.__module__.startswith("xtui.")
+                       for b in cls.__dict__.get("BINDINGS", [])]
+                if not any(getattr(b, "action", b[1] if isinstance(b, tuple) else None) == binding.action for b in own):
+                    continue  # Textual's own keys (a table's cursor, focus cycling) are not the app's actions
+                if not node.check_action(binding.action.split("(")[0], ()):
+                    continue
+                seen.add((node, binding.description))
+                help_text = (binding.tooltip or binding.description) + f"  [{self.get_key_display(binding)}]"
+                yield SystemCommand(binding.description, help_text,
+                                    partial(self.call_next, self.run_action, binding.action, node))
+        titles = {description for _, description in seen}
+        if "Reindex" not in titles:
+            yield SystemCommand("Reindex", "Rebuild the index from the run directories (xtui runs reindex)", self._reindex)
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit",):
+                yield command
+
+    @work(thread=True, exit_on_error=False)
+    def _reindex(self) -> None:
+        experiments, stages = self.store.reindex()
+        self.call_from_thread(self.notify, f"reindexed {experiments} experiments and {stages} stages")

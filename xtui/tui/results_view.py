@@ -1,0 +1,110 @@
+"""An experiment's results: a heat map per K (switchable), the few-shot curve, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from .fewshot_curve import FewshotCurve
+from .heat_map import HeatMap
+
+
+class ResultsView(Vertical):
+    BINDINGS = [
+        Binding("left_square_bracket", "shots(-1)", "K-", tooltip="Show the previous shot count K"),
+        Binding("right_square_bracket", "shots(1)", "K+", tooltip="Show the next shot count K"),
+        Binding("e", "export", "Export", tooltip="Export the results (csv, json or md)"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.tables: list = []
+        self.experiment: dict = {}
+        self.rows: list = []
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("no results yet", id="results-title")
+        with Horizontal(id="results-body"):
+            yield HeatMap(id="heat-map")
+            yield FewshotCurve(id="fewshot-curve")
+
+    def on_resize(self) -> None:
+        # Narrow terminals stack the heat map above the curve instead of beside it.
+        self.set_class(self.size.width < 110, "-narrow")
+
+    def show(self, tables: list, experiment: dict, rows: list) -> None:
+        current = self.tables[self.index] if self.tables and self.index < len(self.tables) else None
+        self.tables = list(tables or [])
+        self.experiment = experiment
+        self.rows = rows
+        self.index = 0
+        if current is not None:
+            for i, table in enumerate(self.tables):
+                if table["task"] == current["task"] and table["shots"] == current["shots"]:
+                    self.index = i
+        self._draw()
+
+    def _draw(self) -> None:
+        title = self.query_one("#results-title", Static)
+        heat = self.query_one(HeatMap)
+        if not self.tables:
+            title.update("no results yet: the heat map fills in as evaluations finish")
+            heat.show(None)
+            self._draw_curve()
+            return
+        table = self.tables[self.index]
+        ks = ", ".join(("[b]" + str(t["shots"]) + "[/b]") if i == self.index else str(t["shots"])
+                       for i, t in enumerate(self.tables) if t["task"] == table["task"])
+        title.update(f"{table['task']} · {table['metric']} (%) · K={table['shots']}"
+                     f"{' (zero-shot)' if table['shots'] == 0 else ''}   K: {ks}   "
+                     "[dim]\\[ ] switch K · cells mean ± std (Δ vs none)[/dim]")
+        heat.show(table)
+        self._draw_curve()
+
+    def _draw_curve(self) -> None:
+        curve = self.query_one(FewshotCurve)
+        if not self.tables:
+            curve.show([], None, None)
+            return
+        table = self.tables[self.index]
+        intermediate, _ = self.query_one(HeatMap).selected
+        curve.show(self.tables, table["task"], intermediate or (table["intermediates"] or [None])[0], table["metric"])
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        event.stop()
+        self._draw_curve()
+
+    def action_shots(self, step: int) -> None:
+        if self.tables:
+            self.index = (self.index + step) % len(self.tables)
+            self._draw()
+
+    def action_export(self) -> None:
+        from .path_dialog import PathDialog
+
+        if not self.experiment:
+            self.notify("nothing to export yet", severity="warning")
+            return
+
+        def done(answer) -> None:
+            if answer:
+                self.export_to(Path(answer[0]), answer[1])
+
+        self.app.push_screen(PathDialog("Export results", f"{self.experiment.get('id', 'results')}.csv",
+                                        formats=("csv", "json", "md")), done)
+
+    def export_to(self, path: Path, fmt: str) -> None:
+        from ..files import atomic_write_text
+        from ..results import export
+
+        try:
+            atomic_write_text(path, export(self.rows, self.tables, fmt))
+        except OSError as error:
+            self.notify(f"cannot write {path}: {error.strerror}", severity="error")
+            return
+        self.notify(f"wrote {len(self.rows)} rows as {fmt} to {path}")

@@ -9,11 +9,24 @@ from rich.console import Console
 from .plan import Stage
 
 
+def speed_text(event: dict, digits: int = 1) -> str:
+    """``12.3 ex/s · 4.1 GFLOP/s · MFU 23%`` from a step (or done) event; parts it lacks are left out."""
+    parts = [f"{event['examples_per_second']:.{digits}f} ex/s"] if isinstance(event.get("examples_per_second"), (int, float)) else []
+    flops = event.get("flops_per_second")
+    if isinstance(flops, (int, float)) and flops > 0:
+        parts.append(f"{flops / 1e12:.2f} TFLOP/s" if flops >= 1e12 else f"{flops / 1e9:.1f} GFLOP/s")
+    if isinstance(event.get("mfu"), (int, float)):
+        mfu = 100 * event["mfu"]
+        parts.append(f"MFU {mfu:.0f}%" if mfu >= 10 else f"MFU {mfu:.1f}%")
+    return " · ".join(parts)
+
+
 def _summary(stage: Stage, event: dict, metric: str) -> str:
     metrics = event.get("metrics") or {}
     value = metrics.get(metric)
     shown = f"{metric} {100 * value:.1f}" if isinstance(value, (int, float)) else ""
-    return f"{shown}  {event.get('seconds', 0):.0f}s".strip()
+    speed = f"  ({speed_text(event)})" if "flops_per_second" in event else ""
+    return f"{shown}  {event.get('seconds', 0):.0f}s{speed}".strip()
 
 
 class PlainDisplay:
@@ -48,7 +61,7 @@ class PlainDisplay:
             if now - self.last.get(stage.hash, 0) >= self.every or event["step"] == event["total"]:
                 self.last[stage.hash] = now
                 self.line(f"{time.strftime('%H:%M:%S')} step     {stage.short} {event['step']}/{event['total']} "
-                          f"loss {event['loss']:.4f} {event['examples_per_second']:.1f} ex/s")
+                          f"loss {event['loss']:.4f} {speed_text(event)}")
         elif kind == "eval" and event.get("split") == "validation":
             metrics = ", ".join(f"{k} {100 * v:.1f}" for k, v in event.get("metrics", {}).items())
             self.line(f"{time.strftime('%H:%M:%S')} validate {stage.short} step {event.get('step')}: {metrics}")
@@ -117,7 +130,7 @@ class RichDisplay(PlainDisplay):
             self.progress.update(self._task(stage), total=event["total_steps"], completed=0)
         elif kind == "step":
             self.progress.update(self._task(stage), completed=event["step"], total=event["total"],
-                                 loss=f"{event['loss']:.4f}", speed=f"{event['examples_per_second']:.0f} ex/s")
+                                 loss=f"{event['loss']:.4f}", speed=speed_text(event, 0))
         elif kind == "eval" and event.get("split") == "validation":
             metrics = ", ".join(f"{k} {100 * v:.1f}" for k, v in event.get("metrics", {}).items())
             self.line(f"[cyan]validate[/cyan] {stage.short} step {event.get('step')}: {metrics}")

@@ -48,9 +48,7 @@ class AtomicJSONStorage(Storage):
         try:
             return json.loads(text)
         except json.JSONDecodeError:
-            raise StoreError(
-                f"index {self.path} is not valid JSON; rebuild it from the run directories with `xtui runs reindex`"
-            ) from None
+            raise _damaged(self.path) from None
 
     def write(self, data: dict) -> None:
         atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
@@ -132,8 +130,30 @@ class RunStore:
                 table.upsert(summary, Query().hash == summary["hash"])
 
     def experiments(self) -> list:
-        with self.index() as db:
-            return sorted(db.table("experiments").all(), key=lambda r: r.get("created", 0))
+        """Experiment summaries, oldest first (plain dicts). Only the experiments table is parsed:
+        listing stays fast with hundreds of thousands of stage summaries in the index."""
+        return sorted(self._read_table("experiments"), key=lambda r: r.get("created", 0))
+
+    def _read_table(self, name: str) -> list:
+        from filelock import FileLock
+
+        if not self.home.is_dir():
+            return []
+        with FileLock(str(self.home / "index.lock"), timeout=60):
+            try:
+                text = self.index_path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                return []
+        if not text.strip():
+            return []
+        table = leading_table(text, name, self.index_path)
+        if table is None:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                raise _damaged(self.index_path) from None
+            table = data.get(name) if isinstance(data, dict) else None
+        return list(table.values()) if isinstance(table, dict) else []
 
     def stage_summaries(self) -> list:
         with self.index() as db:
@@ -181,6 +201,28 @@ class RunStore:
             db.table("experiments").insert_multiple(experiments)
             db.table("stages").insert_multiple(list(stages.values()))
         return len(experiments), len(stages)
+
+
+def _damaged(path: Path) -> StoreError:
+    return StoreError(f"index {path} is not valid JSON; rebuild it from the run directories with `xtui runs reindex`")
+
+
+def leading_table(text: str, name: str, path: Path) -> Optional[dict]:
+    """The table ``name`` of an index's text when it is the file's first table (as xtui writes it),
+    parsed without parsing the tables after it (at scale the stages table is most of the file);
+    None when the table is not first. A file cut short is reported as damaged."""
+    match = re.match(r'\s*\{\s*"' + re.escape(name) + r'"\s*:\s*', text)
+    if match is None:
+        return None
+    if not text.rstrip().endswith("}"):
+        raise _damaged(path)
+    try:
+        table, _ = json.JSONDecoder().raw_decode(text, match.end())
+    except json.JSONDecodeError:
+        raise _damaged(path) from None
+    if not isinstance(table, dict):
+        raise _damaged(path)
+    return table
 
 
 class _EmptyStorage(Storage):

@@ -73,7 +73,13 @@ class Worker:
         self.examples: dict = {}
         self.features: dict = {}
         self.parent_state: dict = {}
+        self.parent_models: dict = {}
         self.registry = None
+        self.feature_cache = None
+        self.cache_dir: Optional[Path] = None
+        self.peak: Optional[dict] = None
+        self._trained_optimizer = lambda: None
+        self.speed = _speed_settings(torch, self.accelerator.device)
 
     # -- caches shared by the stages of one group ------------------------------------------
     def task(self, name: str):
@@ -102,10 +108,44 @@ class Worker:
         return self.examples[key]
 
     def load_features(self, stage: dict, kind, language: str, split: str) -> list:
-        key = (stage["task"], language, split, stage.get("data_dir"), stage["model"]["source"], kind.max_length)
+        """Tokenised features of a split: once per process, and once per runs directory through
+        the content-addressed cache (data fingerprint, tokenizer, max length, kind code, options)."""
+        key = self.feature_key(stage, kind, language, split)
         if key not in self.features:
-            self.features[key] = kind.features(self.load_examples(stage, language, split))
+            from .featcache import FeatureCache
+
+            if self.feature_cache is None:
+                self.feature_cache = FeatureCache(self.cache_dir)
+            self.features[key] = self.feature_cache.get(key, lambda: kind.features(self.load_examples(stage, language, split)))
         return self.features[key]
+
+    def feature_key(self, stage: dict, kind, language: str, split: str) -> str:
+        import inspect
+
+        import tokenizers
+        import transformers
+
+        from . import __version__
+        from .featcache import code_digest, feature_key
+
+        data_dir = Path(stage["data_dir"]) if stage.get("data_dir") else None
+        kind_info = stage.get("kind") or {}
+        task = self.task(stage["task"])
+
+        def source_of(thing) -> Optional[str]:
+            try:
+                return inspect.getsourcefile(thing) if thing is not None else None
+            except TypeError:
+                return None
+        return feature_key(
+            data=task.fingerprint(language, split, data_dir),
+            tokenizer=stage["model"].get("fingerprint") or stage["model"]["source"],
+            max_length=kind.max_length, kind=kind_info.get("target", type(kind).__name__),
+            kind_version=str(kind_info.get("version", "")), kind_code=code_digest(source_of(type(kind))),
+            options=dict(kind.options), labels=list(kind.labels),
+            versions={"xtui": __version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
+                      "convert": code_digest(source_of(task.convert))},
+        )
 
     def build_model(self, stage: dict, kind):
         """Encoder from the parent checkpoint (or the base model), head from the parent when
@@ -119,6 +159,18 @@ class Worker:
         parent_dir = stage.get("parent_dir")
         model_ref = stage["model"]
         parent = read_json(Path(parent_dir) / "stage.json") if parent_dir else None
+        grouped = bool(parent_dir) and stage["type"] in ("fewshot", "evaluate")
+        reuse_key = (type(kind), tuple(kind.labels), stage["task"])
+        reusable = self.parent_models.get(parent_dir) if grouped else None
+        if (reusable is not None and reusable[0] == reuse_key and parent_dir in self.parent_state
+                and parent is not None and parent["task"] == stage["task"]):
+            # Another stage of this group: restore the parent's weights in place (no model build).
+            model = reusable[1]
+            state = self.parent_state[parent_dir][1]
+            model.encoder.load_state_dict(state["encoder"])
+            model.head.load_state_dict(state["head"])
+            torch.manual_seed(stage["seed"])
+            return model
         if parent_dir and parent_dir in self.parent_state:
             encoder_config, state = self.parent_state[parent_dir]
             encoder = AutoModel.from_config(encoder_config)
@@ -153,16 +205,40 @@ class Worker:
                 {"encoder": {k: v.clone() for k, v in encoder.state_dict().items()},
                  "head": {k: v.clone() for k, v in head.state_dict().items()}},
             )
-        return TaskModel(encoder, head)
+        model = TaskModel(encoder, head)
+        if grouped:
+            self.parent_models[parent_dir] = (reuse_key, model)
+        return model
 
     # -- training and evaluation ------------------------------------------------------------
+    def autocast(self):
+        """bf16 autocast on GPUs that support it (``XTUI_PRECISION=fp32`` turns it off); a no-op elsewhere."""
+        import contextlib
+
+        if self.speed["precision"] != "bf16":
+            return contextlib.nullcontext()
+        return self.torch.autocast(device_type=self.accelerator.device.type, dtype=self.torch.bfloat16)
+
+    def peak_flops(self) -> Optional[dict]:
+        """The device's measured matmul peak (cached per machine), for MFU; None if it cannot be measured."""
+        if self.peak is None:
+            from .perf import peak_flops
+
+            torch = self.torch
+            dtype = torch.bfloat16 if self.speed["precision"] == "bf16" else torch.float32
+            try:
+                self.peak = peak_flops(torch, self.accelerator.device, dtype)
+            except Exception as error:  # never fail a stage over a statistic
+                self.peak = {"flops": None, "error": f"{type(error).__name__}: {error}"}
+        return self.peak if self.peak.get("flops") else None
+
     def evaluate(self, model, kind, features: list, examples: list, batch_size: int) -> dict:
         torch = self.torch
         accelerator = self.accelerator
         model.eval()
         order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
         predictions: list = [None] * len(features)
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             for start in range(0, len(order), batch_size):
                 indices = order[start:start + batch_size]
                 batch_features = [features[i] for i in indices]
@@ -192,9 +268,15 @@ class Worker:
             # --auto-batch-size: smaller batches, more accumulation, the same effective batch
             accumulation = accumulation * config["batch_size"] // batch_size
             config["batch_size"] = batch_size
-        generator = torch.Generator()
-        loader = DataLoader(features, batch_size=config["batch_size"], shuffle=True, generator=generator,
-                            collate_fn=kind.collate, drop_last=False)
+        from .batching import LengthGroupedBatchSampler
+        from .perf import non_embedding_parameters
+
+        # Length-grouped batches: dynamic padding then pads little (see xtui.batching).
+        sampler = LengthGroupedBatchSampler([len(f["input_ids"]) for f in features], config["batch_size"],
+                                            group_by_length=self.speed["group_by_length"])
+        # The loader's own generator: creating an epoch's iterator must not draw from the global RNG
+        # (dropout's), or a resumed run would drift from an uninterrupted one.
+        loader = DataLoader(features, batch_sampler=sampler, collate_fn=kind.collate, generator=torch.Generator())
         updates_per_epoch = max(1, math.ceil(len(loader) / accumulation))
         total = config["max_steps"] or max(1, math.ceil(config["epochs"] * updates_per_epoch))
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
@@ -202,7 +284,7 @@ class Worker:
             {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config["weight_decay"]},
             {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
         ]
-        optimizer = torch.optim.AdamW(groups, lr=config["learning_rate"])
+        optimizer, optimizer_name = _adamw(torch, groups, config["learning_rate"], accelerator.device)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(config["warmup_ratio"] * total), total)
         model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
 
@@ -223,22 +305,31 @@ class Worker:
         log_every = max(1, total // 100)
         step, epoch, seen = progress["step"], progress["epoch"], progress["seen"]
         best = progress["best"]
+        # Model FLOPs: 6 x non-embedding parameters x real (non-padding) tokens; MFU against the measured peak.
+        params = non_embedding_parameters(accelerator.unwrap_model(model))
+        peak = self.peak_flops()
         window_examples = window_batches = 0
+        tokens_done = 0
+        selection_seconds = 0.0
         window_start = started = time.perf_counter()
         running_loss = torch.zeros((), device=accelerator.device)
+        window_tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
         last_loss = float("nan")
         model.train()
         while step < total:
             # Each epoch's order depends on (seed, epoch) only, so a resumed run sees the same batches.
-            generator.manual_seed(stage["seed"] * 100_003 + epoch)
+            sampler.epoch_seed = stage["seed"] * 100_003 + epoch
             skip = progress["batch"] if epoch == progress["epoch"] else 0
             batches = accelerator.skip_first_batches(loader, skip) if skip else loader
             micro = skip
             for batch in batches:
-                logits = model(**{k: batch[k] for k in MODEL_INPUTS if k in batch})
-                loss = kind.loss(logits, batch) / accumulation
+                with self.autocast():
+                    logits = model(**{k: batch[k] for k in MODEL_INPUTS if k in batch})
+                    loss = kind.loss(logits, batch) / accumulation
                 accelerator.backward(loss)
+                # accumulated on the device: no host sync until the next log line
                 running_loss += loss.detach() * accumulation
+                window_tokens += batch["attention_mask"].sum()
                 window_batches += 1
                 examples_in_batch = batch["input_ids"].size(0) * accelerator.num_processes
                 seen += examples_in_batch
@@ -251,17 +342,27 @@ class Worker:
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
                 now = time.perf_counter()
-                if step % log_every == 0 or step == total or now - window_start > 2.0:
+                # On a GPU a log line is a host sync (.item()): at most 4 a second there.
+                due = step % log_every == 0 and (accelerator.device.type != "cuda" or now - window_start >= 0.25)
+                if due or step == total or now - window_start > 2.0:
                     last_loss = (running_loss / max(window_batches, 1)).item()
+                    tokens = int(window_tokens.item()) * accelerator.num_processes
+                    tokens_done += tokens
+                    window = max(now - window_start, 1e-9)
                     events.emit("step", step=step, total=total, epoch=epoch, loss=last_loss,
-                                lr=scheduler.get_last_lr()[0],
-                                examples_per_second=window_examples / max(now - window_start, 1e-9))
+                                lr=scheduler.get_last_lr()[0], examples_per_second=window_examples / window,
+                                **_flops_fields(params, tokens, window, peak))
                     running_loss.zero_()
+                    window_tokens.zero_()
                     window_batches = window_examples = 0
                     window_start = now
                 if step in eval_points:
                     evaluate, metric = selection
+                    evaluated = time.perf_counter()
                     scores = evaluate(model)
+                    # selection evaluations are not training: keep them out of throughput and MFU
+                    selection_seconds += time.perf_counter() - evaluated
+                    window_start += time.perf_counter() - evaluated
                     events.emit("eval", step=step, split="validation", metrics=scores, selection=True)
                     if best is None or scores[metric] > best["value"]:
                         unwrapped = accelerator.unwrap_model(model)
@@ -278,11 +379,17 @@ class Worker:
                     events.emit("checkpoint", step=step)
             epoch += 1
         elapsed = time.perf_counter() - started
+        tokens_done += int(window_tokens.item()) * accelerator.num_processes
+        training_seconds = max(elapsed - selection_seconds, 1e-9)
         unwrapped = accelerator.unwrap_model(model)
         summary = {"steps": total, "examples_seen": seen, "train_examples": len(features), "final_loss": last_loss,
-                   "seconds": elapsed, "examples_per_second": (seen - progress["seen"]) / max(elapsed, 1e-9),
+                   "seconds": elapsed, "examples_per_second": (seen - progress["seen"]) / training_seconds,
                    "epochs_run": seen / max(len(features), 1), "batch_size": config["batch_size"],
-                   "gradient_accumulation": accumulation}
+                   "gradient_accumulation": accumulation, "training_seconds": training_seconds,
+                   "selection_seconds": selection_seconds, "tokens": tokens_done,
+                   **_flops_fields(params, tokens_done, training_seconds, peak), "non_embedding_parameters": params,
+                   "peak_flops": peak["flops"] if peak else None, "precision": self.speed["precision"],
+                   "optimizer": optimizer_name, "length_grouped": self.speed["group_by_length"]}
         if progress["step"]:
             summary["resumed_from_step"] = progress["step"]
         if best is not None:
@@ -294,7 +401,10 @@ class Worker:
         else:
             summary["selection"] = {"strategy": "last checkpoint", "step": total,
                                     "reason": "no English validation data" if stage["type"] == "target" else "no selection"}
-        accelerator.free_memory()
+        import weakref
+
+        self._trained_optimizer = weakref.ref(optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer)
+        _release(accelerator)
         return summary
 
     def train_with_batch_search(self, stage, model, kind, features, events, selection, stage_dir) -> dict:
@@ -306,7 +416,14 @@ class Worker:
         while True:
             try:
                 _fault_oom(batch_size)
-                return self.train(stage, model, kind, features, events, selection, stage_dir, batch_size)
+                summary = self.train(stage, model, kind, features, events, selection, stage_dir, batch_size)
+                if self._trained_optimizer() is not None:
+                    # something still holds the optimizer state (a reference cycle): collect it now,
+                    # not at Python's next full collection, so the next stage has the memory
+                    import gc
+
+                    gc.collect()
+                return summary
             except Exception as error:
                 if not searching or _classify(error)[0] != "out of memory" or batch_size == 1:
                     raise
@@ -349,15 +466,23 @@ class Worker:
         events = Events(stage_dir / "events.jsonl", main)
         started = time.time()
         events.emit("start", pid=os.getpid(), pgid=os.getpgid(0), host=socket.gethostname(),
-                    type=stage["type"], device=str(accelerator.device), processes=accelerator.num_processes)
+                    type=stage["type"], device=str(accelerator.device), processes=accelerator.num_processes,
+                    threads=self.speed["threads"], precision=self.speed["precision"])
+        clock = time.perf_counter()
+        timing: dict = {}
         try:
             from accelerate.utils import set_seed
 
+            if self.cache_dir is None:
+                self.cache_dir = _feature_cache_dir(stage_dir)
             set_seed(stage["seed"])
             task = self.task(stage["task"])
             max_length = stage.get("training", {}).get("max_length") or stage.get("max_length", 128)
-            kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, dict(task.options))
+            kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, {**task.options, "language": stage["language"]})
             model = self.build_model(stage, kind).to(accelerator.device)
+            if self.speed["compile"] and stage["type"] != "evaluate" and hasattr(model, "compile"):
+                model.compile(dynamic=True)
+            timing["model"] = time.perf_counter() - clock
             result: dict = {}
             eval_batch = stage.get("eval_batch_size") or stage.get("training", {}).get("eval_batch_size", 64)
             language = stage["language"]
@@ -368,7 +493,9 @@ class Worker:
                     valid_examples = self.load_examples(stage, language, task.validation_split)
                     valid_features = self.load_features(stage, kind, language, task.validation_split)
                     selection = (lambda m: self.evaluate(m, kind, valid_features, valid_examples, eval_batch), task.metric)
+                train_started = time.perf_counter()
                 result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
+                timing["train"] = time.perf_counter() - train_started
                 result["selection"] = result["train"].pop("selection")
                 if "validation" in result["train"]:
                     result["validation"] = result["train"].pop("validation")
@@ -385,7 +512,9 @@ class Worker:
                 result["shot_split"] = pool_split
                 features = kind.features(shots)
                 set_seed(stage["seed"])
+                train_started = time.perf_counter()
                 result["train"] = self.train_with_batch_search(stage, model, kind, features, events, None, None)
+                timing["train"] = time.perf_counter() - train_started
                 result["selection"] = result["train"].pop("selection")
                 model = self.accelerator.unwrap_model(model)
             if stage["type"] in ("evaluate", "fewshot"):
@@ -394,8 +523,9 @@ class Worker:
                 features = self.load_features(stage, kind, language, split)
                 eval_started = time.perf_counter()
                 scores = self.evaluate(model, kind, features, examples, eval_batch)
+                timing["eval"] = time.perf_counter() - eval_started
                 events.emit("eval", split=split, language=language, metrics=scores,
-                            examples_per_second=len(examples) / max(time.perf_counter() - eval_started, 1e-9))
+                            examples_per_second=len(examples) / max(timing["eval"], 1e-9))
                 result["metrics"] = scores
                 result["evaluation"] = {"split": split, "language": language, "examples": len(examples)}
             if stage.get("save_checkpoint"):
@@ -404,6 +534,10 @@ class Worker:
                 import shutil
 
                 shutil.rmtree(stage_dir / "resume", ignore_errors=True)
+            # Where the time went: "train" is the whole training call (its loop alone is
+            # train.training_seconds), "eval" the final evaluation, the rest is overhead.
+            timing["total"] = time.perf_counter() - clock
+            result["timing"] = timing
             result = {
                 "hash": stage["hash"], "type": stage["type"], "status": "done", "task": stage["task"],
                 "language": language, "labels": stage["labels"], "seed": stage["seed"],
@@ -414,7 +548,10 @@ class Worker:
             }
             if main:
                 atomic_write_json(stage_dir / "result.json", result)
-            events.emit("done", metrics=result.get("metrics") or result.get("validation") or {}, seconds=result["seconds"])
+            speed = {k: result["train"][k] for k in ("examples_per_second", "tokens_per_second", "flops_per_second", "mfu")
+                     if k in result.get("train", {})}
+            events.emit("done", metrics=result.get("metrics") or result.get("validation") or {}, seconds=result["seconds"],
+                        **speed)
             return True
         except Stopped as stop:
             events.emit("stopped", signal=str(stop))
@@ -489,6 +626,76 @@ class Checkpoints:
 
         if self.accelerator.is_main_process:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _release(accelerator) -> None:
+    """Drop the accelerator's references to a finished training's model, optimizer, scheduler and
+    loader, as ``free_memory`` does but without its full ``gc.collect()`` (0.1-0.3 s per stage with
+    features in memory; refcounting frees the state, and the caller checks that it did)."""
+    names = ("_schedulers", "_optimizers", "_models", "_dataloaders")
+    if not all(isinstance(getattr(accelerator, name, None), list) for name in names) or getattr(
+            accelerator, "deepspeed_engine_wrapped", None) is not None:
+        accelerator.free_memory()
+        return
+    for name in names:
+        setattr(accelerator, name, [])
+    accelerator.step = 0
+
+
+def _feature_cache_dir(stage_dir: Path) -> Path:
+    """``$XTUI_HOME/cache/features``: the runs directory holding this stage (stages/<hash>)."""
+    stage_dir = Path(stage_dir).resolve()
+    if stage_dir.parent.name == "stages":
+        return stage_dir.parent.parent / "cache" / "features"
+    from .store import xtui_home
+
+    return xtui_home() / "cache" / "features"
+
+
+def _speed_settings(torch, device) -> dict:
+    """How this worker trains fast: precision (bf16 autocast on GPUs that support it, TF32 matmuls on
+    GPU), threads (never more than the CPUs this process may use), length-grouped batches, optional
+    ``torch.compile``. Environment: ``XTUI_PRECISION`` (auto, bf16, fp32), ``XTUI_GROUP_BY_LENGTH=0``,
+    ``XTUI_COMPILE=1``. None of these is part of a stage's hash (like the device, they are how a stage
+    runs, not what it computes)."""
+    from .perf import usable_cpus
+
+    cuda = getattr(device, "type", str(device)) == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    precision = os.environ.get("XTUI_PRECISION", "auto").strip().lower() or "auto"
+    if precision == "auto":
+        precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    elif precision not in ("bf16", "fp32"):
+        precision = "fp32"
+    cpus = usable_cpus()
+    if not cuda and torch.get_num_threads() > cpus:
+        torch.set_num_threads(cpus)
+    return {"precision": precision, "tf32": cuda, "threads": torch.get_num_threads(),
+            "group_by_length": os.environ.get("XTUI_GROUP_BY_LENGTH", "1") != "0",
+            "compile": os.environ.get("XTUI_COMPILE", "0") == "1"}
+
+
+def _adamw(torch, groups: list, lr: float, device) -> tuple:
+    """AdamW with the fused kernel where this torch has it for the device (CPU and CUDA in torch >= 2.4),
+    else the multi-tensor (foreach) one."""
+    try:
+        return torch.optim.AdamW(groups, lr=lr, fused=True), "adamw (fused)"
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(groups, lr=lr, foreach=True), "adamw (foreach)"
+
+
+def _flops_fields(params: int, tokens: int, seconds: float, peak: Optional[dict]) -> dict:
+    """Throughput fields of step events and the train summary: tokens/s, model FLOP/s and MFU."""
+    from .perf import training_flops
+
+    seconds = max(seconds, 1e-9)
+    flops = training_flops(params, tokens) / seconds
+    fields = {"tokens_per_second": tokens / seconds, "flops_per_second": flops}
+    if peak:
+        fields["mfu"] = flops / peak["flops"]
+    return fields
 
 
 def _fault_oom(batch_size: int) -> None:

@@ -21,14 +21,7 @@ def offline() -> None:
     os.environ.update({k: v for k, v in OFFLINE.items() if k not in os.environ})
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from xtui.perf import cpu_model  # noqa: E402  (one definition for the worker and the benchmarks)
 
 
 def load_average() -> str:

@@ -267,7 +267,6 @@ def test_disk_full_while_writing_a_checkpoint(finished, tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert "disk full" in result.stderr and "No space left on device" in result.stderr
     assert {p: p.read_bytes() for p in before} == before  # finished results untouched
-    assert not any((home / "stages").glob("*/checkpoint.partial/model.safetensors")) or True
     listing = json.loads(run_in(home, "runs", "list", "--json").stdout)
     assert [r["status"] for r in listing] == ["done", "failed"]
 

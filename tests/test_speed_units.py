@@ -243,3 +243,10 @@ def test_runs_list_of_many_experiments_is_plain_and_complete(tmp_path):
     assert [line.split()[0] for line in lines[3:]] == [f"e{i:05d}" for i in reversed(range(RICH_ROWS + 5))]
     listed = subprocess.run([sys.executable, "-m", "xtui.cli", "runs", "list", "--json"], capture_output=True, text=True, env=env)
     assert [r["id"] for r in json.loads(listed.stdout)][:2] == [f"e{RICH_ROWS + 4:05d}", f"e{RICH_ROWS + 3:05d}"]
+
+
+def test_feature_length_of_single_and_multi_row_features():
+    from xtui.worker import _length
+
+    assert _length({"input_ids": [1, 2, 3]}) == 3
+    assert _length({"input_ids": [[1, 2], [1, 2, 3, 4], [5]]}) == 4  # multiple choice: the longest choice

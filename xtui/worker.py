@@ -236,7 +236,7 @@ class Worker:
         torch = self.torch
         accelerator = self.accelerator
         model.eval()
-        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+        order = sorted(range(len(features)), key=lambda i: _length(features[i]))
         predictions: list = [None] * len(features)
         with torch.no_grad(), self.autocast():
             for start in range(0, len(order), batch_size):
@@ -272,7 +272,7 @@ class Worker:
         from .perf import non_embedding_parameters
 
         # Length-grouped batches: dynamic padding then pads little (see xtui.batching).
-        sampler = LengthGroupedBatchSampler([len(f["input_ids"]) for f in features], config["batch_size"],
+        sampler = LengthGroupedBatchSampler([_length(f) for f in features], config["batch_size"],
                                             group_by_length=self.speed["group_by_length"])
         # The loader's own generator: creating an epoch's iterator must not draw from the global RNG
         # (dropout's), or a resumed run would drift from an uninterrupted one.
@@ -626,6 +626,14 @@ class Checkpoints:
 
         if self.accelerator.is_main_process:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _length(feature: dict) -> int:
+    """Tokens a feature pads to: its length, or its longest row for multi-row features (multiple choice)."""
+    ids = feature["input_ids"]
+    if ids and isinstance(ids[0], (list, tuple)):
+        return max(len(row) for row in ids)
+    return len(ids)
 
 
 def _release(accelerator) -> None:

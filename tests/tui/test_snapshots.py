@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.widgets import DataTable, Input
 
@@ -11,7 +13,7 @@ from xtui.tui.history import HistoryScreen
 from xtui.tui.results_view import ResultsView
 
 from .conftest import make_app as _make_app
-from .conftest import snapshot_registry, wait_for
+from .conftest import screen_text, snapshot_registry, wait_for
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -22,11 +24,21 @@ BASELINE = "20231114-221320-baseline-aaaa"
 HIGHER = "20231115-080000-higher-lr-bbbb"
 
 
-async def _still(pilot) -> None:
-    """Freeze what moves: cursor blink."""
+async def _still(pilot, timeout: float = 10.0) -> None:
+    """Freeze what moves (cursor blink), then wait until the screen stops changing.
+
+    On a loaded machine a late layout pass (a plot redrawn at its final size, a scroll bar
+    appearing) can land after a fixed pause; waiting for three identical reads 0.15 s apart catches it.
+    """
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
-    await pilot.pause(0.2)
+    deadline = time.monotonic() + timeout
+    seen, same = None, 0
+    while same < 3 and time.monotonic() < deadline:
+        await pilot.pause(0.15)
+        text = screen_text(pilot.app)
+        same = same + 1 if text == seen else 0
+        seen = text
 
 
 async def _experiment_ready(pilot) -> None:

@@ -7,6 +7,7 @@ and appends each result, with the machine's description, to benchmarks/RESULTS.m
   throughput  training throughput vs transformers.Trainer, and MFU                 (goals 2, 3)
   fewshot     few-shot overhead per shot set in a grouped worker                    (goal 4)
   grid        grid reuse vs naive full chains                                       (goal 5)
+  quickstart  the offline quickstart's wall time, fresh runs directory             (issue 2)
   gpu         XLM-R base bf16 throughput and MFU on a GPU, or a note that none ran   (goal 7)
 """
 
@@ -18,7 +19,7 @@ import time
 
 from . import common
 
-ORDER = ("index", "throughput", "fewshot", "grid", "gpu")
+ORDER = ("index", "throughput", "fewshot", "grid", "quickstart", "gpu")
 
 
 def main(argv=None) -> int:
@@ -56,6 +57,10 @@ def main(argv=None) -> int:
             from . import grid
 
             grid.run(repeats=1 if args.quick else 2, quick=args.quick, full=args.full_grid)
+        elif name == "quickstart":
+            from . import quickstart
+
+            quickstart.run(repeats=1)
         elif name == "gpu":
             from . import gpu
 

@@ -241,9 +241,9 @@ def test_none_as_target(registry):
     assert "field 'target.task'" in message and "only valid in intermediate.tasks" in message
 
 
-def test_mixtures_are_refused_by_the_planner_naming_the_field(registry):
-    message = plan_error(registry, grid(intermediate__tasks=["none", ["demo_nli", "mnli"]]))
-    assert "field 'intermediate.tasks[1]'" in message and "mixtures" in message
+def test_mixture_members_must_be_intermediate_tasks_named_by_their_field(registry):
+    message = plan_error(registry, grid(intermediate__tasks=["none", ["demo_nli", "xnli"]]))
+    assert "field 'intermediate.tasks[1][1]'" in message and "cannot be an intermediate task" in message
 
 
 def test_missing_local_model_folder(registry):

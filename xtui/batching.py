@@ -72,3 +72,89 @@ class LengthGroupedBatchSampler:
 
     def __len__(self) -> int:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+
+def mixture_weights(sizes: Sequence[int], policy: str, temperature: float = 2.0) -> list:
+    """Probability of drawing each task's next batch in a multi-task mixture.
+
+    ``proportional``: to its training set size; ``temperature``: to size ** (1 / T) (T = 1 is
+    proportional, large T tends to uniform; XTREME-R and mT5 sample this way); ``uniform``.
+    """
+    if not sizes or any(size < 0 for size in sizes):
+        raise ValueError(f"task sizes must be non-negative, got {list(sizes)}")
+    if policy == "proportional":
+        raw = [float(size) for size in sizes]
+    elif policy == "temperature":
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        raw = [float(size) ** (1.0 / temperature) if size else 0.0 for size in sizes]
+    elif policy == "uniform":
+        raw = [1.0 if size else 0.0 for size in sizes]
+    else:
+        raise ValueError(f"unknown sampling policy {policy!r} (valid: proportional, temperature, uniform)")
+    total = sum(raw)
+    if total <= 0:
+        raise ValueError("every task of the mixture is empty")
+    return [value / total for value in raw]
+
+
+class MixtureBatchSampler:
+    """A DataLoader ``batch_sampler`` over several tasks' features laid end to end.
+
+    Every batch holds one task's features (each task keeps its own length-grouped batches, as
+    :class:`LengthGroupedBatchSampler` makes them). For each batch of an epoch the task is drawn
+    with ``weights``; a task whose batches run out within the epoch starts a fresh shuffle of
+    its data. An epoch is as many batches as all tasks have together, so with proportional
+    weights one epoch sees about every example once. The order depends only on ``epoch_seed``
+    (a resumed run skips the same batches it saw).
+    """
+
+    def __init__(self, task_lengths: Sequence[Sequence[int]], batch_size: int, weights: Sequence[float],
+                 seed: int = 0, group_by_length: bool = True):
+        if len(task_lengths) != len(weights):
+            raise ValueError("one weight per task is needed")
+        self.samplers = [LengthGroupedBatchSampler(lengths, batch_size, group_by_length=group_by_length)
+                         for lengths in task_lengths]
+        self.offsets = []
+        offset = 0
+        for lengths in task_lengths:
+            self.offsets.append(offset)
+            offset += len(lengths)
+        self.weights = list(weights)
+        self.batch_size = batch_size
+        self.drop_last = False
+        self.epoch_seed = seed
+
+    def tasks(self, seed: Optional[int] = None) -> list:
+        """The task index of every batch of the epoch."""
+        rng = random.Random(f"mixture|{self.epoch_seed if seed is None else seed}")
+        usable = [i for i, sampler in enumerate(self.samplers) if len(sampler)]
+        weights = [self.weights[i] for i in usable]
+        return rng.choices(usable, weights=weights, k=len(self))
+
+    def batches(self, seed: Optional[int] = None) -> list:
+        seed = self.epoch_seed if seed is None else seed
+        queues: dict = {}
+        rounds: dict = {}
+        out = []
+        for task in self.tasks(seed):
+            if not queues.get(task):
+                rounds[task] = rounds.get(task, -1) + 1
+                # each task's own shuffle, per (epoch, task, round): independent of the other tasks
+                queues[task] = self.samplers[task].batches(seed=hash_seed(seed, task, rounds[task]))[::-1]
+            batch = queues[task].pop()
+            out.append([self.offsets[task] + index for index in batch])
+        return out
+
+    def __iter__(self):
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        return sum(len(sampler) for sampler in self.samplers)
+
+
+def hash_seed(*parts) -> int:
+    """A stable 63-bit seed from its parts (Python's hash() of a str varies between processes)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "big") >> 1

@@ -75,15 +75,9 @@ class StageState:
         return self.hash[:12]
 
     def describe(self) -> str:
-        label = self.labels
-        parts = [self.type, label.get("intermediate", ""), label.get("task", "")]
-        if self.type in ("evaluate", "fewshot"):
-            parts.append(label.get("language", ""))
-        if self.type == "fewshot":
-            parts.append(f"K={label.get('shots')} set {label.get('shot_set')}")
-        if label.get("seed") is not None:
-            parts.append(f"seed {label['seed']}")
-        return " ".join(str(p) for p in parts if p not in ("", None))
+        from .plan import describe_stage
+
+        return describe_stage(self.type, self.labels)
 
     def elapsed(self, now: Optional[float] = None) -> Optional[float]:
         if self.started is None:

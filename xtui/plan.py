@@ -24,6 +24,7 @@ from .tasks import Task, data_dir_from_env
 STAGE_FORMAT = "1"
 STAGE_TYPES = ("intermediate", "target", "evaluate", "fewshot")
 HASH_EXCLUDED = ("hash", "labels", "data_dir", "run", "parent_dir")
+MIXTURE_KIND = {"name": "mixture", "target": "xtui.kinds.mixture:MixtureKind", "version": "1"}
 
 
 @dataclass
@@ -39,14 +40,7 @@ class Stage:
         return self.hash[:12]
 
     def describe(self) -> str:
-        label = self.labels
-        parts = [self.type, label.get("intermediate", ""), label.get("task", "")]
-        if self.type in ("evaluate", "fewshot"):
-            parts.append(label["language"])
-        if self.type == "fewshot":
-            parts.append(f"K={label['shots']} set {label['shot_set']}")
-        parts.append(f"seed {label['seed']}")
-        return " ".join(str(p) for p in parts if p != "")
+        return describe_stage(self.type, self.labels)
 
     def stage_json(self) -> dict:
         return {"hash": self.hash, **self.config, "labels": self.labels}
@@ -65,6 +59,20 @@ class Plan:
 
     def order(self) -> list:
         return list(self.stages.values())
+
+
+def describe_stage(type_: str, labels: dict) -> str:
+    """``fewshot anli xnli de K=9 set 2 seed 1``: what a stage is, in one line."""
+    parts = [type_, labels.get("intermediate", "")]
+    if labels.get("task") != labels.get("intermediate"):
+        parts.append(labels.get("task", ""))
+    if type_ in ("evaluate", "fewshot"):
+        parts.append(labels.get("language", ""))
+    if type_ == "fewshot":
+        parts.append(f"K={labels.get('shots')} set {labels.get('shot_set')}")
+    if labels.get("seed") is not None:
+        parts.append(f"seed {labels['seed']}")
+    return " ".join(str(p) for p in parts if p not in ("", None))
 
 
 def stage_hash(config: dict) -> str:
@@ -111,13 +119,13 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
     intermediates = []
     for index, entry in enumerate(spec.intermediate.tasks):
         if isinstance(entry, list):
+            if len(set(entry)) != len(entry):
+                raise SpecError(f"{source}: field 'intermediate.tasks[{index}]': a mixture lists a task twice")
             for position, member in enumerate(entry):
                 _prefixed(source, lambda m=member, i=index, j=position: _task_for(
                     registry, m, f"intermediate.tasks[{i}][{j}]", "intermediate"))
-            raise SpecError(
-                f"{source}: field 'intermediate.tasks[{index}]': multi-task mixtures are not supported yet; "
-                "list single tasks or 'none'"
-            )
+            intermediates.append(list(entry))
+            continue
         if entry != NONE:
             _prefixed(source, lambda e=entry, i=index: _task_for(registry, e, f"intermediate.tasks[{i}]", "intermediate"))
         intermediates.append(entry)
@@ -193,19 +201,44 @@ class _Builder:
                       {"intermediate": entry, "task": target.name, "language": language, "seed": seed,
                        "shots": 0, "shot_set": None})
 
-    def chain(self, entry: str, target: Task, seed: int) -> None:
+    def _intermediate_data(self, task: Task) -> dict:
+        data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {task.name}",
+                                    "intermediate.tasks")}
+        if task.validation_split and task.has_split(task.train_language, task.validation_split, self.data_dir):
+            data["validation"] = task.fingerprint(task.train_language, task.validation_split, self.data_dir)
+        return data
+
+    def _mixture(self, entry: list, base: dict, seed: int) -> Stage:
+        """A multi-task intermediate stage: one shared encoder, a head per task, batches drawn
+        from the tasks by the spec's sampling policy. Members are listed in the spec's order."""
+        spec = self.plan.spec
+        key = intermediate_key(entry)
+        members = []
+        for name in entry:
+            task = self.registry.tasks[name]
+            members.append({**self._task_config(task), "language": task.train_language,
+                            "data": self._intermediate_data(task)})
+        return self._add(
+            "intermediate", None,
+            {**base, "task": key, "kind": MIXTURE_KIND, "labels_names": [], "language": "en",
+             "mixture": {"tasks": members, **spec.intermediate.mixture_config()},
+             "training": spec.intermediate.training_config(), "save_checkpoint": True},
+            {"intermediate": key, "task": key, "seed": seed},
+        )
+
+    def chain(self, entry, target: Task, seed: int) -> None:
         spec = self.plan.spec
         base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None,
                 "run": spec.run.model_dump()}
         parent = None
-        if entry != NONE:
+        if isinstance(entry, list):
+            parent = self._mixture(entry, base, seed).hash
+            entry = intermediate_key(entry)
+        elif entry != NONE:
             task = self.registry.tasks[entry]
-            data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {entry}", "intermediate.tasks")}
-            if task.validation_split and task.has_split(task.train_language, task.validation_split, self.data_dir):
-                data["validation"] = task.fingerprint(task.train_language, task.validation_split, self.data_dir)
             stage = self._add(
                 "intermediate", None,
-                {**base, **self._task_config(task), "language": task.train_language, "data": data,
+                {**base, **self._task_config(task), "language": task.train_language, "data": self._intermediate_data(task),
                  "training": spec.intermediate.training_config(), "save_checkpoint": True},
                 {"intermediate": entry, "task": entry, "seed": seed},
             )

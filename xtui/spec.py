@@ -46,9 +46,27 @@ class Training(_Strict):
 Mixture = list[str]
 
 
+SAMPLING_POLICIES = ("proportional", "temperature", "uniform")
+
+
 class Intermediate(Training):
     tasks: list[Union[str, Mixture]] = Field(default_factory=lambda: [NONE], min_length=1)
     learning_rate: float = Field(1e-5, gt=0, lt=1)
+    sampling: str = "proportional"
+    """How a mixture picks the task of each batch: ``proportional`` to its training set size,
+    ``temperature`` (size ** (1 / temperature), as XTREME-R / mT5 do), or ``uniform``."""
+    temperature: float = Field(2.0, ge=1, le=100)
+
+    @field_validator("sampling")
+    @classmethod
+    def _sampling(cls, sampling):
+        if sampling not in SAMPLING_POLICIES:
+            raise ValueError(f"must be one of {', '.join(SAMPLING_POLICIES)}")
+        return sampling
+
+    def mixture_config(self) -> dict:
+        """What determines how a mixture samples its tasks (part of a mixture stage's hash only)."""
+        return {"sampling": self.sampling, "temperature": self.temperature if self.sampling == "temperature" else None}
 
     @field_validator("tasks")
     @classmethod

@@ -23,6 +23,8 @@ from typing import Optional
 from .files import atomic_write_json, atomic_write_text, read_json
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+FORWARD_KEYS = MODEL_INPUTS + ("task_index",)
+"""What a training batch passes to the model: ``task_index`` picks a mixture's head."""
 
 
 class Stopped(Exception):
@@ -272,8 +274,11 @@ class Worker:
         from .perf import non_embedding_parameters
 
         # Length-grouped batches: dynamic padding then pads little (see xtui.batching).
-        sampler = LengthGroupedBatchSampler([_length(f) for f in features], config["batch_size"],
-                                            group_by_length=self.speed["group_by_length"])
+        if hasattr(kind, "batch_sampler"):  # a mixture: one task per batch, tasks drawn by its policy
+            sampler = kind.batch_sampler(config["batch_size"], group_by_length=self.speed["group_by_length"])
+        else:
+            sampler = LengthGroupedBatchSampler([_length(f) for f in features], config["batch_size"],
+                                                group_by_length=self.speed["group_by_length"])
         # The loader's own generator: creating an epoch's iterator must not draw from the global RNG
         # (dropout's), or a resumed run would drift from an uninterrupted one.
         loader = DataLoader(features, batch_sampler=sampler, collate_fn=kind.collate, generator=torch.Generator())
@@ -315,6 +320,7 @@ class Worker:
         running_loss = torch.zeros((), device=accelerator.device)
         window_tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
         last_loss = float("nan")
+        task_batches: dict = {}
         model.train()
         while step < total:
             # Each epoch's order depends on (seed, epoch) only, so a resumed run sees the same batches.
@@ -324,9 +330,11 @@ class Worker:
             micro = skip
             for batch in batches:
                 with self.autocast():
-                    logits = model(**{k: batch[k] for k in MODEL_INPUTS if k in batch})
+                    logits = model(**{k: batch[k] for k in FORWARD_KEYS if k in batch})
                     loss = kind.loss(logits, batch) / accumulation
                 accelerator.backward(loss)
+                if "task_index" in batch:
+                    task_batches[batch["task_index"]] = task_batches.get(batch["task_index"], 0) + 1
                 # accumulated on the device: no host sync until the next log line
                 running_loss += loss.detach() * accumulation
                 window_tokens += batch["attention_mask"].sum()
@@ -392,6 +400,8 @@ class Worker:
                    "optimizer": optimizer_name, "length_grouped": self.speed["group_by_length"]}
         if progress["step"]:
             summary["resumed_from_step"] = progress["step"]
+        if task_batches:  # a mixture: batches each task got (in this process, since any resume)
+            summary["batches_per_task"] = [task_batches.get(i, 0) for i in range(max(task_batches) + 1)]
         if best is not None:
             if best["step"] != total:
                 unwrapped.load_state_dict(best_state)
@@ -433,6 +443,55 @@ class Worker:
                 model.load_state_dict(initial)
                 batch_size //= 2
                 events.emit("log", message=f"out of memory: retrying with batch_size {batch_size}", level="warning")
+
+    # -- multi-task mixtures ---------------------------------------------------------------------
+    def mixture_kind(self, stage: dict, max_length: int) -> tuple:
+        """The mixture's kind (one member kind per task) and its members as pseudo-stages
+        (``stage`` with the member's task and kind), for loading data and features."""
+        from .kinds import load_kind_class
+        from .kinds.mixture import MixtureKind
+
+        tokenizer = self.tokenizer(stage["model"])
+        members, kinds = [], []
+        for member in stage["mixture"]["tasks"]:
+            task = self.task(member["task"])
+            members.append({**stage, "task": member["task"], "kind": member["kind"], "language": member["language"],
+                            "data": member["data"]})
+            kinds.append(load_kind_class(member["kind"]["target"])(
+                task.labels, tokenizer, max_length, {**task.options, "language": member["language"]}))
+        mixture = stage["mixture"]
+        kind = MixtureKind([m["task"] for m in members], kinds, mixture.get("sampling", "proportional"),
+                           mixture.get("temperature") or 2.0)
+        return kind, members
+
+    def mixture_data(self, stage: dict, kind, members: list, eval_batch: int) -> tuple:
+        """Training features of every member, end to end; model selection on the mean of the
+        members' headline validation scores (members without validation data do not count)."""
+        task_features, validations = [], []
+        for index, (member, member_kind) in enumerate(zip(members, kind.kinds)):
+            task = self.task(member["task"])
+            task_features.append(self.load_features(member, member_kind, member["language"], task.train_split))
+            if "validation" in member["data"]:
+                validations.append((index, task, member_kind,
+                                    self.load_examples(member, member["language"], task.validation_split),
+                                    self.load_features(member, member_kind, member["language"], task.validation_split)))
+        features = kind.join(task_features, _length)
+        if not validations:
+            return features, None
+
+        def evaluate(model) -> dict:
+            heads = self.accelerator.unwrap_model(model).head
+            scores = {}
+            try:
+                for index, task, member_kind, examples, member_features in validations:
+                    heads.active = index
+                    for name, value in self.evaluate(model, member_kind, member_features, examples, eval_batch).items():
+                        scores[f"{task.name}.{name}"] = value
+            finally:
+                heads.active = 0
+            headline = [scores[f"{task.name}.{task.metric}"] for _, task, *_ in validations]
+            return {"average": sum(headline) / len(headline), **scores}
+        return features, (evaluate, "average")
 
     def save_checkpoint(self, model, stage_dir: Path) -> None:
         from safetensors.torch import save_file
@@ -476,9 +535,14 @@ class Worker:
             if self.cache_dir is None:
                 self.cache_dir = _feature_cache_dir(stage_dir)
             set_seed(stage["seed"])
-            task = self.task(stage["task"])
             max_length = stage.get("training", {}).get("max_length") or stage.get("max_length", 128)
-            kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, {**task.options, "language": stage["language"]})
+            if stage.get("mixture"):
+                kind, members = self.mixture_kind(stage, max_length)
+                metric = "average"
+            else:
+                task = self.task(stage["task"])
+                kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, {**task.options, "language": stage["language"]})
+                metric = task.metric
             model = self.build_model(stage, kind).to(accelerator.device)
             if self.speed["compile"] and stage["type"] != "evaluate" and hasattr(model, "compile"):
                 model.compile(dynamic=True)
@@ -486,7 +550,19 @@ class Worker:
             result: dict = {}
             eval_batch = stage.get("eval_batch_size") or stage.get("training", {}).get("eval_batch_size", 64)
             language = stage["language"]
-            if stage["type"] in ("intermediate", "target"):
+            if stage.get("mixture"):
+                features, selection = self.mixture_data(stage, kind, members, eval_batch)
+                train_started = time.perf_counter()
+                result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
+                timing["train"] = time.perf_counter() - train_started
+                result["selection"] = result["train"].pop("selection")
+                if "validation" in result["train"]:
+                    result["validation"] = result["train"].pop("validation")
+                result["mixture"] = {"tasks": kind.names, "sizes": kind.sizes, "weights": kind.weights,
+                                     "sampling": kind.sampling,
+                                     "temperature": kind.temperature if kind.sampling == "temperature" else None,
+                                     "batches_per_task": _padded(result["train"].pop("batches_per_task", []), len(kind.names))}
+            elif stage["type"] in ("intermediate", "target"):
                 features = self.load_features(stage, kind, language, task.train_split)
                 selection = None
                 if "validation" in stage["data"]:
@@ -541,7 +617,7 @@ class Worker:
             result = {
                 "hash": stage["hash"], "type": stage["type"], "status": "done", "task": stage["task"],
                 "language": language, "labels": stage["labels"], "seed": stage["seed"],
-                "metric": task.metric, **result,
+                "metric": metric, **result,
                 "device": str(accelerator.device), "processes": accelerator.num_processes,
                 "versions": _versions(), "started": started, "finished": time.time(),
                 "seconds": time.time() - started,
@@ -626,6 +702,10 @@ class Checkpoints:
 
         if self.accelerator.is_main_process:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _padded(values: list, size: int) -> list:
+    return list(values) + [0] * (size - len(values))
 
 
 def _length(feature: dict) -> int:

@@ -85,11 +85,13 @@ class TaskModel(nn.Module):
         # XLM-R has one token type: pair segment ids from a BERT-style tokenizer must not reach it.
         self.use_token_types = getattr(encoder.config, "type_vocab_size", 1) > 1
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None, **_):
+    def forward(self, input_ids, attention_mask, token_type_ids=None, task_index=None, **_):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None and self.use_token_types:
             kwargs["token_type_ids"] = token_type_ids
         layer = getattr(self.head, "hidden_layer", None)
+        if task_index is not None:  # a mixture's batch: the head of its task (xtui.kinds.mixture)
+            return self.head(self.encoder(**kwargs).last_hidden_state, task_index)
         if layer is None:
             return self.head(self.encoder(**kwargs).last_hidden_state)
         # Heads that read a middle layer (retrieval) get that layer's states and the mask.

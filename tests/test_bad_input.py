@@ -41,7 +41,7 @@ CASES = {
     # missing fields
     "missing-name": (spec(head='model = "tiny"\n'), ["'name' is required"]),
     "missing-target": (BASE["head"], ["'target' is required"]),
-    "missing-target-task": (spec(target='[target]\nlanguages = ["de"]\n'), ["'target.task' is required"]),
+    "missing-target-task": (spec(target='[target]\nlanguages = ["de"]\n'), ["field 'target'", "give either 'task' (one target) or 'tasks' (several)"]),
     "missing-languages": (spec(target='[target]\ntask = "demo_sentiment"\n'), ["'target.languages' is required"]),
     # wrong types and values
     "languages-empty": (spec(target='[target]\ntask = "demo_sentiment"\nlanguages = []\n'), ["target.languages"]),

@@ -19,9 +19,11 @@ from xtui.tasks import SPLITS, HubRef, Task, validate_task
 import xtui_xtreme
 from xtui_xtreme import tasks as xt
 
-TASK_NAMES = ("xnli", "pawsx", "tatoeba", "udpos", "panx", "mnli", "qqp", "sst2", "anli",
+TASK_NAMES = ("xnli", "pawsx", "bucc", "tatoeba", "udpos", "panx", "mnli", "qqp", "sst2", "anli", "anli_plus",
               "xquad", "mlqa", "tydiqa", "xcopa", "squad_v1", "squad_v2", "hellaswag", "cosmosqa",
-              "commonsenseqa", "siqa")
+              "commonsenseqa", "siqa", "ccg")
+LOCAL_ONLY = {"ccg"}
+"""Licensed data (CCGbank): no Hub locator, local files only."""
 SHOT_SPLITS = {"tydiqa": "train"}
 """Few-shot pools other than ``validation``: TyDiQA GoldP's dev set is its test set."""
 NO_ENGLISH_VALIDATION = {"xquad", "tydiqa"}
@@ -75,6 +77,9 @@ def test_kinds_metrics_roles_and_labels(tasks):
         "sst2": ("classification", "accuracy", {"intermediate"}, 1),
         "anli": ("classification", "accuracy", {"intermediate"}, 1),
         "tatoeba": ("retrieval", "accuracy", {"target"}, 36),
+        "bucc": ("retrieval", "f1", {"target"}, 4),
+        "anli_plus": ("classification", "accuracy", {"intermediate"}, 1),
+        "ccg": ("tagging", "accuracy", {"intermediate"}, 1),
     }
     for name, (kind, metric, roles, n_languages) in expected.items():
         task = tasks[name]
@@ -103,16 +108,20 @@ def test_import_needs_neither_torch_nor_datasets():
 
 def test_every_hub_ref_is_pinned_and_coverage_is_complete(tasks):
     for task in tasks.values():
+        if task.name in LOCAL_ONLY:
+            assert task.hub is None and task.unavailable
+            continue
         claimed = {}
         for language in task.languages:
             for split in SPLITS:
-                ref = task.hub(language, split)
-                if ref is None:
+                refs = task.hub_refs(language, split)
+                if not refs:
                     continue
-                assert isinstance(ref, HubRef)
-                assert ref.dataset and ref.split, (task.name, language, split)
-                assert SHA.match(ref.revision), (task.name, language, split, ref.revision)
-                claimed[(language, split)] = ref
+                for ref in refs:
+                    assert isinstance(ref, HubRef)
+                    assert ref.dataset and ref.split, (task.name, language, split)
+                    assert SHA.match(ref.revision), (task.name, language, split, ref.revision)
+                claimed[(language, split)] = refs
         if task.kind == "retrieval":  # no training data, no English side of its own
             assert not any(split == "train" for _, split in claimed), task.name
         else:

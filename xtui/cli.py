@@ -170,11 +170,15 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
             "name": plan.spec.name, "stages": [
                 {"hash": s.hash, "short": s.short, "type": s.type, "parent": s.parent, "done": done[s.hash], **s.labels}
                 for s in stages],
-            "requested": plan.requested, "unique": len(stages), "done": sum(done.values()),
+            "requested": plan.requested, "unique": len(stages), "naive": plan.naive_size(), "done": sum(done.values()),
+            "notes": plan.notes,
         }))
         return
     from rich.table import Table
 
+    if len(stages) > PLAN_TABLE_LIMIT:
+        _print_plan_counts(plan, done)
+        return
     table = Table(title=f"plan of {plan.spec.name}", title_justify="left")
     for column in ("stage", "type", "intermediate", "task", "language", "K", "set", "seed", "parent", "status"):
         table.add_column(column)
@@ -185,9 +189,48 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
                       str(label.get("seed", "")), s.parent[:12] if s.parent else "-",
                       "[green]done[/green]" if done[s.hash] else "to run")
     console.print(table)
+    _print_plan_footer(plan, done)
+
+
+PLAN_TABLE_LIMIT = 200
+"""Plans with more stages are shown as counts per target and stage type (--json lists every stage)."""
+
+
+def _print_plan_counts(plan, done: dict) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    types = ("intermediate", "target", "evaluate", "fewshot")
+    counts = Counter((s.labels.get("task") if s.type != "intermediate" else "(intermediate)", s.type) for s in plan.order())
+    todo = Counter((s.labels.get("task") if s.type != "intermediate" else "(intermediate)", s.type)
+                   for s in plan.order() if not done[s.hash])
+    table = Table(title=f"plan of {plan.spec.name}: stages per task (to run / all); --json lists every stage",
+                  title_justify="left")
+    table.add_column("task")
+    for type_ in types:
+        table.add_column(type_, justify="right")
+    for task in dict.fromkeys(task for task, _ in counts):
+        table.add_row(task, *(f"{todo[(task, t)]} / {counts[(task, t)]}" if counts[(task, t)] else "" for t in types))
+    console.print(table)
+    _print_plan_footer(plan, done)
+
+
+def _print_plan_footer(plan, done: dict) -> None:
+    stages = plan.order()
     todo = len(stages) - sum(done.values())
     console.print(f"{len(stages)} stages ({plan.requested - len(stages)} shared within the grid), "
                   f"{sum(done.values())} already done, {todo} to run")
+    naive = plan.naive_size()
+    if naive > len(stages):
+        console.print(f"sharing saves {naive - len(stages):,} of the {naive:,} stages that running every result as its own "
+                      f"chain would take ({len(stages) / naive:.0%} of them remain)", highlight=False)
+    _print_notes(plan)
+
+
+def _print_notes(plan) -> None:
+    for note in plan.notes:
+        err.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides: list, existing: Optional[dict] = None) -> int:
@@ -211,11 +254,13 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         folder = store.experiment_dir(experiment_id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.toml", text)
-    target = registry.tasks[spec.target.task]
+    targets = spec.target.names()
+    planned = [s.labels for s in plan.order() if s.type in ("evaluate", "fewshot")]
+    languages = list(dict.fromkeys(l["language"] for l in planned if l["language"] != "en" or "en" in (spec.target.languages or [])))
     experiment = {
         "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
-        "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": spec.target.task,
-        "metric": target.metric, "languages": spec.target.languages, "shots": spec.fewshot.shots,
+        "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": " ".join(targets),
+        "targets": targets, "metric": registry.tasks[targets[0]].metric, "languages": languages, "shots": spec.fewshot.shots,
         "shot_sets": spec.fewshot.shot_sets, "seeds": spec.seeds, "created": time.time(), "finished": None,
         "spec_path": str(Path(spec_path).resolve()), "host": socket.gethostname(), "pid": os.getpid(),
         "stages": list(plan.stages), "stage_count": len(plan.stages),
@@ -227,6 +272,7 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         experiment["resumed"] = (existing.get("resumed") or 0) + 1
     atomic_write_json(folder / "experiment.json", experiment)
     store.upsert_experiment(index_record(experiment))
+    _print_notes(plan)
     console.print(f"experiment [bold]{experiment_id}[/bold]: {len(plan.stages)} stages, "
                   f"{experiment['reused']} reused, {len(plan.stages) - experiment['reused']} to run "
                   f"(runs in {store.home})", highlight=False)

@@ -112,7 +112,18 @@ READERS = {"jsonl": read_jsonl, "conllu": read_conllu, "json": read_squad}
 
 
 def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path]) -> list[dict]:
-    """The examples of one (language, split) of a task, in the format of its kind."""
+    """The examples of one (language, split) of a task, in the format of its kind.
+
+    A ``split_parts`` split is its parts' examples in order, each with ``"part"`` added.
+    """
+    task = task.with_data(data_dir)
+    parts = task.split_parts.get(split)
+    if parts:
+        return [{**example, "part": part} for part in parts for example in _load_split(task, language, part, data_dir)]
+    return _load_split(task, language, split, data_dir)
+
+
+def _load_split(task: Task, language: str, split: str, data_dir: Optional[Path]) -> list[dict]:
     if task.generate is not None:
         return list(task.generate(language, split))
     if task.uses_local(data_dir):
@@ -120,21 +131,31 @@ def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path
         if path is None:
             wanted = ", ".join(f"{split}.{ext}" for ext in LOCAL_EXTENSIONS)
             raise DataError(
-                f"{task.name}: no {language} {split} data: none of {wanted} in {Path(data_dir) / task.folder / language}"
+                f"{task.name}: no {language} {split} data: none of {wanted} in "
+                f"{Path(data_dir) / task.split_folders.get(split, task.folder) / language}"
             )
+        if task.labels_file and not task.labels:
+            raise DataError(f"{task.name}: no label list: expected {Path(data_dir) / task.folder / task.labels_file} "
+                            "with one label per line")
         reader = READERS[path.suffix.lstrip(".")]
         if reader is read_jsonl:
-            return [_convert(task, row, f"{path}:{number}") for number, row in reader(path)]
-        return [_convert(task, row, f"{path}:{row['line']}" if "line" in row else str(path)) for row in reader(path)]
-    ref = task.hub(language, split) if task.hub else None
-    if ref is None:
+            return _kept(_convert(task, row, f"{path}:{number}") for number, row in reader(path))
+        return _kept(_convert(task, row, f"{path}:{row['line']}" if "line" in row else str(path)) for row in reader(path))
+    task.check_available(data_dir)
+    refs = task.hub_refs(language, split)
+    if not refs:
         raise DataError(f"{task.name}: has no {split} split for language {language!r} on the Hub")
-    return [_convert(task, row, f"{ref.dataset}/{ref.config}:{ref.split}") for row in load_hub_rows(ref)]
+    return _kept(_convert(task, row, f"{ref.dataset}/{ref.config}:{ref.split}") for ref in refs for row in load_hub_rows(ref))
 
 
-def _convert(task: Task, row: dict, where: str) -> dict:
+def _kept(examples) -> list[dict]:
+    """Converted rows without the ones the converter dropped (None)."""
+    return [example for example in examples if example is not None]
+
+
+def _convert(task: Task, row: dict, where: str) -> Optional[dict]:
     try:
-        return task.convert(row)
+        return task.convert(row, task.labels) if task.labels_file else task.convert(row)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise DataError(f"{where}: row does not fit task {task.name!r} ({type(error).__name__}: {error})") from None
 

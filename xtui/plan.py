@@ -53,6 +53,16 @@ class Plan:
     """hash -> Stage, in topological order (parents first)."""
     requested: int = 0
     """How many stages the grid names before identical ones are shared."""
+    notes: list = field(default_factory=list)
+    """What the plan left out or warns about, one line each (shown before it runs)."""
+
+    def naive_size(self) -> int:
+        """Stages a naive run would need: every result (evaluation or shot set) its own chain
+        from the pretrained model, nothing shared."""
+        depth: dict = {}
+        for digest, stage in self.stages.items():  # parents come first
+            depth[digest] = 1 + (depth[stage.parent] if stage.parent else 0)
+        return sum(depth[d] for d, s in self.stages.items() if s.type in ("evaluate", "fewshot"))
 
     def children(self, parent: str) -> list:
         return [s for s in self.stages.values() if s.parent == parent]
@@ -109,13 +119,13 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
         model = resolve_model(spec.model, registry.models)
     except SpecError as error:
         raise SpecError(f"{source}: {error}") from None
-    target = _prefixed(source, lambda: _task_for(registry, spec.target.task, "target.task", "target"))
-    for language in spec.target.languages:
-        if language not in target.languages:
-            raise SpecError(
-                f"{source}: field 'target.languages': task {target.name!r} has no language {language!r} "
-                f"(valid: {', '.join(target.languages)})"
-            )
+    settings = spec.target.settings()
+    targets = []
+    for setting in settings:
+        task = _prefixed(source, lambda s=setting: _task_for(registry, s.task, s.field, "target"))
+        targets.append((task, _target_languages(task, setting, len(settings) > 1, source)))
+    if len(targets) > 1 and not any(languages for _, languages in targets):
+        raise SpecError(f"{source}: field 'target.languages': no target task has any of these languages")
     intermediates = []
     for index, entry in enumerate(spec.intermediate.tasks):
         if isinstance(entry, list):
@@ -134,8 +144,32 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
     builder = _Builder(plan, registry, model, data_dir, source)
     for seed in spec.seeds:
         for entry in intermediates:
-            builder.chain(entry, target, seed)
+            for (target, languages), setting in zip(targets, settings):
+                if languages:
+                    builder.chain(entry, target, seed, languages, setting, several=len(targets) > 1)
+    builder.finish()
+    from .leakage import leakage_warnings
+
+    for target, languages in targets:
+        if languages:
+            for warning in leakage_warnings(list(spec.intermediate.tasks), target.name, registry, data_dir):
+                builder.note(f"data overlap: {warning}")
     return plan
+
+
+def _target_languages(task: Task, setting, several: bool, source: str) -> list:
+    """The languages one target is evaluated on. ``all``: every language of the task. With one
+    target, a listed language the task lacks is an error; with several, each target takes the
+    listed languages it has (the spec's languages are then the union)."""
+    if setting.languages == "all":
+        return list(task.languages)
+    missing = [language for language in setting.languages if language not in task.languages]
+    if missing and (not several or setting.languages_field != "target.languages"):
+        raise SpecError(
+            f"{source}: field {setting.languages_field!r}: task {task.name!r} has no language {missing[0]!r} "
+            f"(valid: {', '.join(task.languages)})"
+        )
+    return [language for language in setting.languages if language in task.languages]
 
 
 def _prefixed(source: str, call):
@@ -148,9 +182,16 @@ def _prefixed(source: str, call):
 class _Builder:
     def __init__(self, plan: Plan, registry: Registry, model: ModelRef, data_dir: Optional[Path], source: str):
         self.plan, self.registry, self.model, self.data_dir, self.source = plan, registry, model, data_dir, source
+        self.language_notes: dict = {}
 
     def _need(self, task: Task, language: str, split: Optional[str], what: str, field: str) -> str:
-        if split is None or not task.has_split(language, split, self.data_dir):
+        from .errors import DataError
+
+        try:
+            present = split is not None and task.has_split(language, split, self.data_dir)
+        except DataError as error:  # data xtui cannot fetch (Task.unavailable): say why, and where it goes
+            raise SpecError(f"{self.source}: field {field!r}: {error}") from None
+        if not present:
             where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
             raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}, "
                             f"needed for {what}")
@@ -170,6 +211,20 @@ class _Builder:
                 f"{task.name} ({task.shot_split}, {size} examples); use K <= {size}"
             )
 
+    def note(self, text: str) -> None:
+        if text not in self.plan.notes:
+            self.plan.notes.append(text)
+
+    def note_language(self, task: str, reason: str, language: str) -> None:
+        """One note per (task, reason), listing its languages: ``udpos: kk, th: no validation split ...``."""
+        languages = self.language_notes.setdefault((task, reason), [])
+        if language not in languages:
+            languages.append(language)
+
+    def finish(self) -> None:
+        for (task, reason), languages in self.language_notes.items():
+            self.note(f"{task} {', '.join(languages)}: {reason}")
+
     def _kind(self, task: Task) -> dict:
         info = self.registry.kinds[task.kind]
         return {"name": info.name, "target": info.target, "version": info.version}
@@ -183,21 +238,28 @@ class _Builder:
         return self.plan.stages[digest]
 
     def _task_config(self, task: Task) -> dict:
-        return {"task": task.name, "kind": self._kind(task), "labels_names": list(task.labels)}
+        return {"task": task.name, "kind": self._kind(task), "labels_names": list(task.with_data(self.data_dir).labels)}
 
-    def retrieval(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str]) -> None:
+    def retrieval(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str], languages: list,
+                  setting, several: bool) -> None:
         """Retrieval targets have no training: each language evaluates the intermediate stage's
-        encoder (or the pretrained one, for ``none``) directly."""
+        encoder (or the pretrained one, for ``none``) directly. Among several targets, the
+        spec's K > 0 simply do not apply to them; alone, asking for K > 0 is a mistake."""
         spec = self.plan.spec
         if any(k > 0 for k in spec.fewshot.shots):
-            raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a retrieval task without "
-                            "training, so only K=0 applies; use shots = [0]")
-        for language in spec.target.languages:
-            test = self._need(target, language, target.test_split, f"evaluating {language}", "target.languages")
+            if not several:
+                raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a retrieval task without "
+                                "training, so only K=0 applies; use shots = [0]")
+            self.note(f"{target.name} is a retrieval task without training: only K=0 applies to it")
+        for language in languages:
+            if setting.languages == "all" and not target.has_split(language, target.test_split, self.data_dir):
+                self.note_language(target.name, f"no {target.test_split} split, so 'all' languages leaves them out", language)
+                continue
+            test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             self._add("evaluate", parent,
                       {**base, **self._task_config(target), "language": language,
                        "evaluation": {"split": target.test_split, "fingerprint": test},
-                       "eval_batch_size": spec.fewshot.eval_batch_size, "max_length": spec.target.max_length},
+                       "eval_batch_size": spec.fewshot.eval_batch_size, "max_length": setting.training["max_length"]},
                       {"intermediate": entry, "task": target.name, "language": language, "seed": seed,
                        "shots": 0, "shot_set": None})
 
@@ -226,7 +288,9 @@ class _Builder:
             {"intermediate": key, "task": key, "seed": seed},
         )
 
-    def chain(self, entry, target: Task, seed: int) -> None:
+    def chain(self, entry, target: Task, seed: int, languages: list, setting, several: bool = False) -> None:
+        """One intermediate choice -> one target (``setting``: its TargetSetting) -> its evaluations."""
+        training = setting.training
         spec = self.plan.spec
         base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None,
                 "run": spec.run.model_dump()}
@@ -244,10 +308,9 @@ class _Builder:
             )
             parent = stage.hash
         if target.kind == "retrieval":
-            self.retrieval(entry, target, seed, base, parent)
+            self.retrieval(entry, target, seed, base, parent, languages, setting, several)
             return
-        training = spec.target.training_config()
-        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", "target.task")}
+        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", setting.field)}
         if target.validation_split and target.has_split(target.train_language, target.validation_split, self.data_dir):
             data["validation"] = target.fingerprint(target.train_language, target.validation_split, self.data_dir)
         target_stage = self._add(
@@ -256,12 +319,15 @@ class _Builder:
              "training": training, "save_checkpoint": True},
             {"intermediate": entry, "task": target.name, "seed": seed},
         )
-        languages = list(spec.target.languages)
+        languages = list(languages)
         if target.train_language not in languages and target.has_split(target.train_language, target.test_split, self.data_dir):
             languages.insert(0, target.train_language)
         fewshot = spec.fewshot
         for language in languages:
-            test = self._need(target, language, target.test_split, f"evaluating {language}", "target.languages")
+            if setting.languages == "all" and not target.has_split(language, target.test_split, self.data_dir):
+                self.note_language(target.name, f"no {target.test_split} split, so 'all' languages leaves them out", language)
+                continue
+            test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             evaluation = {"split": target.test_split, "fingerprint": test}
             common = {**base, **self._task_config(target), "language": language, "evaluation": evaluation}
             labels = {"intermediate": entry, "task": target.name, "language": language, "seed": seed}
@@ -271,7 +337,12 @@ class _Builder:
                           {**labels, "shots": 0, "shot_set": None})
             if language == target.train_language:
                 continue
-            for shots in (k for k in fewshot.shots if k > 0):
+            wanted = [k for k in fewshot.shots if k > 0]
+            if wanted and several and not target.has_split(language, target.shot_split, self.data_dir):
+                self.note_language(target.name, f"no {target.shot_split} split to draw shots from, so these are evaluated "
+                                   "zero-shot only", language)
+                wanted = []
+            for shots in wanted:
                 pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}", "fewshot.shots")
                 self._check_pool(target, language, shots)
                 for shot_set in range(fewshot.shot_sets):

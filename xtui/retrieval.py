@@ -47,16 +47,62 @@ def margin_scores(sources: np.ndarray, targets: np.ndarray, k: int = 4) -> np.nd
     return similarity / ((source_neighbourhood[:, None] + target_neighbourhood[None, :]) / 2)
 
 
-def mine_candidates(sources: np.ndarray, targets: np.ndarray, k: int = 4) -> list:
-    """Candidate pairs (score, source index, target index): each sentence's best match by
-    margin, in both directions (XTREME's max-score mining), best first, without duplicates."""
-    scores = margin_scores(sources, targets, k)
-    pairs = {}
-    for i, j in enumerate(scores.argmax(axis=1)):
-        pairs[(i, int(j))] = float(scores[i, j])
-    for j, i in enumerate(scores.argmax(axis=0)):
-        pairs[(int(i), j)] = float(scores[i, j])
-    return sorted(((s, i, j) for (i, j), s in pairs.items()), reverse=True)
+def nearest(queries: np.ndarray, database: np.ndarray, k: int, budget: int = 1 << 24) -> tuple:
+    """Cosine similarities and indices of each query's ``k`` nearest database rows, best first.
+
+    Rows are normalised here; the similarity matrix is computed ``budget`` cells at a time, so
+    memory stays bounded for corpora of any size (BUCC's test sets have ~10^4 sentences a side).
+    """
+    queries, database = normalise(queries), normalise(database)
+    k = min(k, len(database))
+    rows = max(1, budget // max(1, len(database)))
+    similarities = np.empty((len(queries), k))
+    indices = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), rows):
+        block = queries[start:start + rows] @ database.T
+        if k < block.shape[1]:
+            chosen = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        else:
+            chosen = np.broadcast_to(np.arange(block.shape[1]), block.shape).copy()
+        values = np.take_along_axis(block, chosen, axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")
+        similarities[start:start + rows] = np.take_along_axis(values, order, axis=1)
+        indices[start:start + rows] = np.take_along_axis(chosen, order, axis=1)
+    return similarities, indices
+
+
+def mine_candidates(sources: np.ndarray, targets: np.ndarray, k: int = 4, one_to_one: bool = True) -> list:
+    """Candidate pairs (score, source index, target index), best first: XTREME's BUCC mining
+    (LASER's ``mine_bitext`` with ``retrieval="max"``, ``margin="ratio"``, ``neighborhood=k``).
+
+    Each sentence's candidates are its k nearest neighbours on the other side (cosine); its best
+    one by ratio margin (as ``margin_scores``) is proposed, in both directions. With ``one_to_one``
+    (XTREME) a sentence enters at most one pair, taken greedily from the best score down;
+    without it, only duplicate pairs are merged.
+    """
+    if not len(sources) or not len(targets):
+        return []
+    forward, forward_index = nearest(sources, targets, k)
+    backward, backward_index = nearest(targets, sources, k)
+    forward_mean, backward_mean = forward.mean(axis=1), backward.mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: a sentence unlike everything scores 0
+        forward_scores = np.nan_to_num(forward / ((forward_mean[:, None] + backward_mean[forward_index]) / 2))
+        backward_scores = np.nan_to_num(backward / ((backward_mean[:, None] + forward_mean[backward_index]) / 2))
+    proposals = []
+    for i, best in enumerate(forward_scores.argmax(axis=1)):
+        proposals.append((float(forward_scores[i, best]), i, int(forward_index[i, best])))
+    for j, best in enumerate(backward_scores.argmax(axis=1)):
+        proposals.append((float(backward_scores[j, best]), int(backward_index[j, best]), j))
+    proposals.sort(key=lambda p: (-p[0], p[1], p[2]))
+    mined, pairs, used_sources, used_targets = [], set(), set(), set()
+    for score, i, j in proposals:
+        if (i, j) in pairs or (one_to_one and (i in used_sources or j in used_targets)):
+            continue
+        pairs.add((i, j))
+        used_sources.add(i)
+        used_targets.add(j)
+        mined.append((score, i, j))
+    return mined
 
 
 def precision_recall_f1(predicted: Iterable, gold: set) -> dict:
@@ -69,16 +115,23 @@ def precision_recall_f1(predicted: Iterable, gold: set) -> dict:
 
 
 def best_threshold(candidates: Sequence, gold: set) -> float:
-    """The margin threshold that maximises F1 of the mined pairs (chosen on validation data)."""
-    best_f1, best = -1.0, float("inf")
+    """The margin threshold that maximises F1 of the mined pairs (chosen on validation data).
+
+    As XTREME's ``bucc_optimize``: halfway between the score of the last candidate kept and the
+    next one, so that a test set's scores between the two fall on the side the data suggests.
+    """
+    best_f1, best_rank = -1.0, 0
     correct = 0
     for rank, (score, i, j) in enumerate(candidates, 1):
         correct += (i, j) in gold
         precision, recall = correct / rank, (correct / len(gold) if gold else 0.0)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         if f1 > best_f1:
-            best_f1, best = f1, score
-    return best
+            best_f1, best_rank = f1, rank
+    if not candidates:
+        return float("inf")
+    kept = candidates[best_rank - 1][0]
+    return (kept + candidates[best_rank][0]) / 2 if best_rank < len(candidates) else kept
 
 
 def bucc_scores(candidates: Sequence, gold: set, threshold: float) -> dict:

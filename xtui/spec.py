@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -82,16 +83,107 @@ class Intermediate(Training):
         return tasks
 
 
-class Target(Training):
+ALL_LANGUAGES = "all"
+
+
+class TargetOverride(_Strict):
+    """``[target.per_task.<task>]``: what differs for one target of several (unset = the [target] value)."""
+
+    languages: Optional[Union[list[str], str]] = None
+    batch_size: Optional[int] = Field(None, ge=1, le=4096)
+    learning_rate: Optional[float] = Field(None, gt=0, lt=1)
+    max_steps: Optional[int] = Field(None, ge=1)
+    epochs: Optional[float] = Field(None, gt=0)
+    warmup_ratio: Optional[float] = Field(None, ge=0, lt=1)
+    weight_decay: Optional[float] = Field(None, ge=0, lt=1)
+    max_length: Optional[int] = Field(None, ge=8, le=4096)
+    gradient_accumulation: Optional[int] = Field(None, ge=1, le=1024)
+    eval_batch_size: Optional[int] = Field(None, ge=1, le=4096)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, languages):
+        return _check_languages(languages)
+
+
+def _check_languages(languages):
+    if isinstance(languages, str):
+        if languages != ALL_LANGUAGES:
+            raise ValueError(f"give a list of language codes or {ALL_LANGUAGES!r}")
+        return languages
+    if not languages:
+        raise ValueError("list at least one language")
+    if len(set(languages)) != len(languages):
+        raise ValueError("languages are listed twice")
+    return languages
+
+
+@dataclass(frozen=True)
+class TargetSetting:
+    """One target task of a spec, with its resolved languages field and training config."""
+
     task: str
-    languages: list[str] = Field(min_length=1)
+    languages: Union[list, str]
+    training: dict
+    field: str
+    """Where its task is named in the spec (``target.task`` or ``target.tasks[2]``), for errors."""
+    languages_field: str
+
+
+class Target(Training):
+    task: Optional[str] = None
+    """One target task; or ``tasks``, several, sharing this section's settings."""
+    tasks: Optional[list[str]] = None
+    languages: Union[list[str], str]
+    """Language codes, or ``"all"``: every language the task has."""
+    per_task: dict[str, TargetOverride] = Field(default_factory=dict)
 
     @field_validator("languages")
     @classmethod
     def _unique(cls, languages):
-        if len(set(languages)) != len(languages):
-            raise ValueError("languages are listed twice")
-        return languages
+        return _check_languages(languages)
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks(cls, tasks):
+        if tasks is not None:
+            if not tasks:
+                raise ValueError("list at least one task")
+            if len(set(tasks)) != len(tasks):
+                raise ValueError("a task is listed twice")
+        return tasks
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if (self.task is None) == (self.tasks is None):
+            raise ValueError("give either 'task' (one target) or 'tasks' (several)")
+        unknown = sorted(set(self.per_task) - set(self.names()))
+        if unknown:
+            raise ValueError(f"per_task names {', '.join(map(repr, unknown))}, which is not a target "
+                             f"(targets: {', '.join(self.names())})")
+        return self
+
+    def names(self) -> list:
+        return [self.task] if self.task is not None else list(self.tasks)
+
+    def settings(self) -> list:
+        """Every target with its languages and training config (``per_task`` applied)."""
+        base = self.training_config()
+        out = []
+        for index, name in enumerate(self.names()):
+            override = self.per_task.get(name)
+            training = dict(base)
+            languages, languages_field = self.languages, "target.languages"
+            if override is not None:
+                given = override.model_dump(exclude_none=True)
+                if "languages" in given:
+                    languages, languages_field = given.pop("languages"), f"target.per_task.{name}.languages"
+                if "epochs" in given or "max_steps" in given:  # one says how long: the other no longer applies
+                    training["epochs"] = training["max_steps"] = None
+                training.update(given)
+            field = "target.task" if self.task is not None else f"target.tasks[{index}]"
+            out.append(TargetSetting(name, languages, training, field, languages_field))
+        return out
 
 
 class Fewshot(_Strict):

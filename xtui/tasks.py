@@ -9,17 +9,27 @@ plain dicts in the format of the task's kind:
 * ``qa``: the Hugging Face ``squad`` row, ``{"id": str, "context": str, "question": str,
   "answers": {"text": list[str], "answer_start": list[int]}}`` (no answers: SQuAD 2.0 "no answer")
 * ``multiple_choice``: ``{"context": str, "question": str, "choices": list[str], "label": int}``
+* ``retrieval``: ``{"source": str, "target": str}`` (Tatoeba: row i's sides are translations);
+  with the task option ``mining`` (BUCC), ``{"source": str | None, "target": str | None,
+  "source_id": str | None, "target_id": str | None}``: a row with both sides is a gold pair,
+  a row with one side an unaligned sentence
 
 Label ids index into ``Task.labels``.
+
+Data sources compose: ``hub`` may give several Hub splits for one (language, split), read
+one after the other (ANLI+ = ANLI + MultiNLI + SNLI); ``split_parts`` makes a split out of
+other splits of the same task, each example tagged with its ``part`` (BUCC's ``test`` is its
+validation part, where the mining threshold is chosen, and its test part, where it is scored).
+A converter may return None to drop a row (SNLI's rows without a gold label).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 SPLITS = ("train", "validation", "test")
 LOCAL_EXTENSIONS = ("jsonl", "json", "conllu")
@@ -40,8 +50,11 @@ class HubRef:
     """Keep only rows whose column starts with the value (TyDiQA: ``(("id", "english-"),)``)."""
 
 
-Converter = Callable[[Mapping[str, Any]], dict]
-HubLocator = Callable[[str, str], Optional[HubRef]]
+Converter = Callable[..., Optional[dict]]
+"""``convert(row)`` gives a kind example, or None to drop the row; ``convert(row, labels)``
+for tasks whose labels come from a file (``Task.labels_file``)."""
+HubLocator = Callable[[str, str], Union[None, HubRef, tuple]]
+"""``hub(language, split)``: a HubRef, a tuple of HubRefs read one after the other, or None."""
 Generator = Callable[[str, str], list]
 
 
@@ -60,9 +73,11 @@ class Task:
     labels: tuple[str, ...] = ()
     """Label names; example label ids index into this tuple."""
     hub: Optional[HubLocator] = None
-    """``hub(language, split)`` gives the Hub location of that split, or None if it has none."""
+    """``hub(language, split)`` gives the Hub location of that split (a HubRef, or a tuple of
+    HubRefs whose rows are concatenated in order), or None if it has none."""
     convert: Optional[Converter] = None
-    """Turns one raw row (Hub row, JSONL object or CoNLL-U sentence) into a kind example."""
+    """Turns one raw row (Hub row, JSONL object or CoNLL-U sentence) into a kind example
+    (None drops the row)."""
     generate: Optional[Generator] = None
     """For synthetic tasks: ``generate(language, split)`` returns kind examples."""
     generator_version: str = ""
@@ -84,10 +99,55 @@ class Task:
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific options (e.g. ``max_length``)."""
+    split_parts: Mapping[str, tuple] = field(default_factory=dict)
+    """Splits made of other splits of the same task and language, read in order, each example
+    getting a ``"part"`` key naming the split it came from: ``{"test": ("validation", "test")}``
+    (BUCC: the mining threshold is chosen on the validation part, F1 is measured on the test
+    part, in one evaluation). Fingerprints and ``has_split`` cover every part."""
+    unavailable: str = ""
+    """Why xtui cannot fetch this task's data (e.g. a licence) and where to put a local copy;
+    when set and the data folder has no folder for the task, ``has_split`` and loading raise
+    ``DataError`` with this message instead of answering "not on the Hub"."""
+    labels_file: Optional[str] = None
+    """Labels listed one per line in a file of the local data, relative to the task's folder
+    (``"en/labels.txt"``), for label sets that come with the data (CCG supertags). ``with_data``
+    reads them; ``convert`` is then called as ``convert(row, labels)``."""
+    overlaps: Mapping[str, str] = field(default_factory=dict)
+    """Other task name -> one line on how their data overlap (``{"xnli": "XNLI's English
+    training data is MultiNLI train"}``); declared on either side, see ``xtui.leakage``."""
 
     @property
     def folder(self) -> str:
         return self.local_name or self.name
+
+    def hub_refs(self, language: str, split: str) -> tuple:
+        """The Hub sources of (language, split) as a tuple (empty when it has none)."""
+        ref = self.hub(language, split) if self.hub is not None else None
+        if ref is None:
+            return ()
+        return tuple(ref) if isinstance(ref, (tuple, list)) else (ref,)
+
+    def unavailable_message(self, data_dir: Optional[Path]) -> str:
+        """One line: why the data cannot be fetched and which folder xtui looked for."""
+        looked = f"there is no folder {Path(data_dir) / self.folder}" if data_dir is not None else "no data folder is set"
+        return f"task {self.name!r}: {self.unavailable} ({looked})"
+
+    def check_available(self, data_dir: Optional[Path]) -> None:
+        """Raise ``DataError`` (the ``unavailable`` message) when the data can only be local and is not."""
+        if self.unavailable and self.generate is None and not self.uses_local(data_dir):
+            from .errors import DataError
+
+            raise DataError(self.unavailable_message(data_dir))
+
+    def with_data(self, data_dir: Optional[Path]) -> "Task":
+        """This task with its labels read from ``labels_file`` under ``data_dir`` (itself when
+        it has no labels file, or the file is absent: loading then says what is missing)."""
+        if not self.labels_file or data_dir is None:
+            return self
+        path = Path(data_dir) / self.folder / self.labels_file
+        if not path.is_file():
+            return self
+        return replace(self, labels=read_labels(path))
 
     def local_file(self, data_dir: Optional[Path], language: str, split: str) -> Optional[Path]:
         """The local file of (language, split) under ``data_dir``, or None if absent."""
@@ -105,6 +165,13 @@ class Task:
         return data_dir is not None and (Path(data_dir) / self.folder).is_dir()
 
     def has_split(self, language: str, split: str, data_dir: Optional[Path]) -> bool:
+        """Whether (language, split) has data; a ``split_parts`` split needs every part.
+        Raises ``DataError`` (the ``unavailable`` message) for data xtui cannot fetch."""
+        if split in self.split_parts:
+            return all(self._has_one(language, part, data_dir) for part in self.split_parts[split])
+        return self._has_one(language, split, data_dir)
+
+    def _has_one(self, language: str, split: str, data_dir: Optional[Path]) -> bool:
         if self.generate is not None:
             from .errors import DataError
 
@@ -114,22 +181,59 @@ class Task:
                 return False
         if self.uses_local(data_dir):
             return self.local_file(data_dir, language, split) is not None
-        return self.hub is not None and self.hub(language, split) is not None
+        self.check_available(data_dir)
+        return bool(self.hub_refs(language, split))
 
     def fingerprint(self, language: str, split: str, data_dir: Optional[Path]) -> str:
-        """A string that changes whenever the data of (language, split) changes."""
+        """A string that changes whenever the data of (language, split) changes (for a
+        ``split_parts`` split or several Hub sources: the parts' fingerprints joined by `` + ``)."""
+        if split in self.split_parts:
+            return " + ".join(self._fingerprint_one(language, part, data_dir) for part in self.split_parts[split])
+        return self._fingerprint_one(language, split, data_dir)
+
+    def _fingerprint_one(self, language: str, split: str, data_dir: Optional[Path]) -> str:
         if self.generate is not None:
             return f"generated:{self.name}:{self.generator_version}:{language}:{split}"
         if self.uses_local(data_dir):
             path = self.local_file(data_dir, language, split)
             if path is None:
                 return f"missing:{self.folder}/{language}/{split}"
-            return "sha256:" + _file_sha256(path)
-        ref = self.hub(language, split) if self.hub else None
-        if ref is None:
+            fingerprint = "sha256:" + _file_sha256(path)
+            if self.labels_file:  # the label list changes what the data means
+                labels = Path(data_dir) / self.folder / self.labels_file
+                fingerprint += " labels:" + (_file_sha256(labels) if labels.is_file() else "missing")
+            return fingerprint
+        refs = self.hub_refs(language, split)
+        if not refs:
             return f"missing:{self.name}/{language}/{split}"
-        prefix = f":{ref.startswith}" if ref.startswith else ""
-        return f"hub:{ref.dataset}:{ref.config}:{ref.split}:{ref.revision}:{ref.where}{prefix}"
+        return " + ".join(_hub_fingerprint(ref) for ref in refs)
+
+
+def _hub_fingerprint(ref: HubRef) -> str:
+    prefix = f":{ref.startswith}" if ref.startswith else ""
+    return f"hub:{ref.dataset}:{ref.config}:{ref.split}:{ref.revision}:{ref.where}{prefix}"
+
+
+def read_labels(path: Path) -> tuple:
+    """Labels of a labels file: one per line, blank lines skipped, no duplicates."""
+    from .errors import DataError
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read the label list ({type(error).__name__})") from None
+    labels, seen = [], {}
+    for number, line in enumerate(lines, 1):
+        label = line.strip()
+        if not label:
+            continue
+        if label in seen:
+            raise DataError(f"{path}:{number}: label {label!r} is listed twice (first on line {seen[label]})")
+        seen[label] = number
+        labels.append(label)
+    if not labels:
+        raise DataError(f"{path}: the label list is empty; expected one label per line")
+    return tuple(labels)
 
 
 _SHA_CACHE: dict[tuple[str, int, int], str] = {}
@@ -170,4 +274,13 @@ def validate_task(task: Any, kinds: Sequence[str]) -> list[str]:
         problems.append(f"task {task.name!r}: needs hub + convert, or generate")
     if not set(task.roles) <= ROLES or not task.roles:
         problems.append(f"task {task.name!r}: roles must be a non-empty subset of {sorted(ROLES)}")
+    for split, parts in dict(task.split_parts).items():
+        if split not in SPLITS or not parts or not isinstance(parts, tuple) or not set(parts) <= set(SPLITS):
+            problems.append(f"task {task.name!r}: split_parts must map a split to a tuple of splits of {SPLITS}")
+        elif split == task.shot_split:
+            problems.append(f"task {task.name!r}: the few-shot pool {split!r} cannot be made of parts")
+    if not all(isinstance(k, str) and isinstance(v, str) and v and "\n" not in v for k, v in dict(task.overlaps).items()):
+        problems.append(f"task {task.name!r}: overlaps must map task names to one-line explanations")
+    if task.labels_file is not None and (not isinstance(task.labels_file, str) or task.labels_file.startswith("/")):
+        problems.append(f"task {task.name!r}: labels_file must be a path relative to the task's data folder")
     return problems

@@ -84,12 +84,14 @@ class Worker:
         self.speed = _speed_settings(torch, self.accelerator.device)
 
     # -- caches shared by the stages of one group ------------------------------------------
-    def task(self, name: str):
+    def task(self, name: str, stage: Optional[dict] = None):
+        """A registered task; with ``stage``, resolved against its data folder (labels files)."""
         from .plugins import load_plugins
 
         if self.registry is None:
             self.registry = load_plugins()
-        return self.registry.task(name)
+        task = self.registry.task(name)
+        return task.with_data(Path(stage["data_dir"])) if stage and stage.get("data_dir") else task
 
     def tokenizer(self, model: dict):
         from transformers import AutoTokenizer
@@ -454,7 +456,7 @@ class Worker:
         tokenizer = self.tokenizer(stage["model"])
         members, kinds = [], []
         for member in stage["mixture"]["tasks"]:
-            task = self.task(member["task"])
+            task = self.task(member["task"], stage)
             members.append({**stage, "task": member["task"], "kind": member["kind"], "language": member["language"],
                             "data": member["data"]})
             kinds.append(load_kind_class(member["kind"]["target"])(
@@ -540,7 +542,7 @@ class Worker:
                 kind, members = self.mixture_kind(stage, max_length)
                 metric = "average"
             else:
-                task = self.task(stage["task"])
+                task = self.task(stage["task"], stage)
                 kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, {**task.options, "language": stage["language"]})
                 metric = task.metric
             model = self.build_model(stage, kind).to(accelerator.device)

@@ -22,6 +22,14 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
   ``rajpurkar/squad`` (``plain_text``), ``rajpurkar/squad_v2``, and in google/xtreme
   ``XQuAD.<lang>`` (split ``validation`` only), ``MLQA.<lang>.<lang>`` (validation, test),
   ``tydiqa`` (train, validation; all languages, ids prefixed ``english-``, ``arabic-`` ...).
+* ``google/xtreme`` ``bucc18.<lang>`` (de, fr, ru, zh; splits ``validation`` = BUCC's sample
+  set, ``test`` = its training set, as XTREME uses them): ``source_sentence`` (the non-English
+  side), ``target_sentence`` (English), and the BUCC sentence ids in the columns named
+  ``source_lang`` / ``target_lang`` (``de-000000012``). The rows are the gold pairs only (the
+  loading script joins the gold file with the sentence files), so mining from the Hub searches
+  the gold pairs' sentences, not the full monolingual corpora.
+* ``stanfordnlp/snli`` (``plain_text``): ``premise``, ``hypothesis``, ``label`` (-1 = no gold
+  label: those rows are dropped).
 * Multiple choice: ``cambridgeltl/xcopa`` (config = language) and ``aps/super_glue``
   ``copa`` (``premise, choice1, choice2, question, label``); ``Rowan/hellaswag`` (``ctx_a,
   ctx_b, endings, label`` as a string); ``allenai/cosmos_qa`` (``context, question,
@@ -31,6 +39,8 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from xtui.tasks import HubRef, Task
@@ -68,6 +78,11 @@ COMMONSENSEQA = "tau/commonsense_qa"
 COMMONSENSEQA_REVISION = "94630fe30dad47192a8546eb75f094926d47e155"
 # allenai/cosmos_qa and allenai/social_i_qa hold only loading scripts, which datasets >= 3
 # no longer runs; these are commits of their Hub-converted ``refs/convert/parquet`` branches.
+SNLI = "stanfordnlp/snli"
+SNLI_CONFIG = "plain_text"
+SNLI_REVISION = "cdb5c3d5eed6ead6e5a341c8e56e669bb666725b"
+"""A parquet commit (``plain_text/train-00000-of-00001.parquet``), pinned by independent public projects."""
+
 COSMOSQA = "allenai/cosmos_qa"
 COSMOSQA_REVISION = "ed50fe83db62b355759053b1cd5eef344ee371e0"
 SIQA = "allenai/social_i_qa"
@@ -220,6 +235,15 @@ def tag_converter(labels: Sequence[str], tag_fields: Sequence[str]) -> Callable[
 # google/xtreme XNLI rows use sentence1/sentence2/gold_label (a label name).
 convert_nli = pair_converter(NLI_LABELS, text=("premise", "sentence1"), pair=("hypothesis", "sentence2"),
                              label=("label", "gold_label"))
+NO_GOLD_LABEL = (-1, "-1", "-")
+"""SNLI's marks for pairs whose annotators did not agree (-1 on the Hub, "-" in its own files)."""
+
+
+def convert_nli_gold(row: Mapping[str, Any]) -> Optional[dict]:
+    """``convert_nli``, dropping pairs without a gold label (SNLI has about 0.1 % of them)."""
+    label = row["label"] if "label" in row else row.get("gold_label")
+    return None if label in NO_GOLD_LABEL else convert_nli(row)
+
 convert_pawsx = pair_converter(PAWSX_LABELS, text=("sentence1",), pair=("sentence2",))
 convert_qqp = pair_converter(QQP_LABELS, text=("question1",), pair=("question2",))
 convert_sst2 = pair_converter(SST2_LABELS, text=("sentence",))
@@ -384,6 +408,14 @@ def xcopa_hub(language: str, split: str) -> Optional[HubRef]:
 
 ENGLISH_SPLITS = {"train": "train", "validation": "validation"}
 
+# --------------------------------------------------------------------------- overlaps (xtui.leakage)
+
+MNLI_XNLI = ("MultiNLI train, which is XNLI's English training data (the same examples); XNLI's dev and "
+             "test sets were collected the way MultiNLI's were (same genres and protocol)")
+SQUAD_XQUAD = ("XQuAD's paragraphs and questions are SQuAD v1.1 development data, which the intermediate stage "
+               "uses for model selection, and xquad's English training data is SQuAD v1.1 train itself")
+SQUAD_MLQA = "MLQA's English training data is SQuAD v1.1 train, the same examples"
+
 # --------------------------------------------------------------------------- tasks
 
 INTERMEDIATE = frozenset({"intermediate"})
@@ -432,6 +464,96 @@ def convert_tatoeba(row: Mapping[str, Any]) -> dict:
     return {"source": str(row["source_sentence"]), "target": str(row["target_sentence"])}
 
 
+BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
+BUCC_ID = re.compile(r"^[a-z]{2}-\d+$")
+"""A BUCC sentence id (``de-000000012``), which google/xtreme keeps in ``source_lang`` / ``target_lang``."""
+
+
+def bucc_hub(language: str, split: str) -> Optional[HubRef]:
+    """BUCC 2018 from google/xtreme: ``validation`` is BUCC's sample set, ``test`` its training set."""
+    if language not in BUCC_LANGUAGES or split not in ("validation", "test"):
+        return None
+    return HubRef(XTREME, f"bucc18.{language}", split, XTREME_REVISION)
+
+
+def _bucc_side(row: Mapping[str, Any], text_field: str, id_fields: Sequence[str]) -> tuple:
+    text = row.get(text_field)
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"field {text_field!r} must be a string or null, got {type(text).__name__}")
+    text = text if text and text.strip() else None
+    sentence_id = None
+    if text is not None:
+        explicit, hub = row.get(id_fields[0]), row.get(id_fields[1])
+        if explicit not in (None, ""):
+            sentence_id = str(explicit)
+        elif isinstance(hub, str) and BUCC_ID.match(hub):
+            sentence_id = hub
+    return text, sentence_id
+
+
+def convert_bucc(row: Mapping[str, Any]) -> dict:
+    """A gold pair (both sentences) or one unaligned sentence (the other side empty or null).
+
+    Ids come from ``source_id`` / ``target_id`` (local files) or, on the Hub, from the
+    ``source_lang`` / ``target_lang`` columns when they hold BUCC ids; a sentence without an
+    id is identified by its row.
+    """
+    if "source_sentence" not in row and "target_sentence" not in row:
+        raise KeyError("none of the fields source_sentence, target_sentence")
+    source, source_id = _bucc_side(row, "source_sentence", ("source_id", "source_lang"))
+    target, target_id = _bucc_side(row, "target_sentence", ("target_id", "target_lang"))
+    if source is None and target is None:
+        raise ValueError("source_sentence and target_sentence are both empty")
+    return {"source": source, "target": target, "source_id": source_id, "target_id": target_id}
+
+
+def anli_plus_hub(language: str, split: str):
+    """ANLI+ (Phang et al. 2020): ANLI rounds 1-3 + MultiNLI + SNLI training data, one 3-way head.
+    Model selection and test on ANLI's dev / test rounds 1-3 (the hardest part, and disjoint
+    from XNLI, whose English data is MultiNLI's)."""
+    if language != "en":
+        return None
+    if split == "train":
+        return (HubRef(ANLI, ANLI_CONFIG, ANLI_SPLITS["train"], ANLI_REVISION),
+                HubRef(GLUE, "mnli", "train", GLUE_REVISION),
+                HubRef(SNLI, SNLI_CONFIG, "train", SNLI_REVISION))
+    if split in ("validation", "test"):
+        return HubRef(ANLI, ANLI_CONFIG, ANLI_SPLITS[split], ANLI_REVISION)
+    return None
+
+
+CCG_UNAVAILABLE = (
+    "CCGbank is licensed by the LDC (LDC2005T13), so xtui cannot download it; put your copy under "
+    "<data_dir>/ccg/en/ as train and validation (test optional) in .jsonl ({\"tokens\": [...], \"tags\": [supertags]}) "
+    "or 3-column .conllu (index, token, supertag), with labels.txt listing the supertags one per line, "
+    "and point data_dir (spec) or XTUI_DATA_DIR at <data_dir>"
+)
+
+
+@lru_cache(maxsize=4)
+def _label_index(labels: tuple) -> dict:
+    return {label: index for index, label in enumerate(labels)}
+
+
+def convert_ccg(row: Mapping[str, Any], labels: Sequence[str]) -> dict:
+    """CCG supertags by name (jsonl ``tags``, or the tag column of a CoNLL file) or by id."""
+    tokens = row["tokens"]
+    raw = _first(row, ("tags", "upos"))
+    if len(raw) != len(tokens):
+        raise ValueError(f"{len(tokens)} tokens but {len(raw)} tags")
+    index = _label_index(tuple(labels))
+    tags = []
+    for position, (token, tag) in enumerate(zip(tokens, raw), 1):
+        if isinstance(tag, str) and tag in index:
+            tags.append(index[tag])
+        elif isinstance(tag, int) and not isinstance(tag, bool) and 0 <= tag < len(labels):
+            tags.append(tag)
+        else:
+            raise ValueError(f"token {position} ({token!r}): supertag {tag!r} is not in labels.txt "
+                             f"({len(labels)} supertags)")
+    return {"tokens": [str(token) for token in tokens], "tags": tags}
+
+
 def build_tasks() -> list[Task]:
     """Every task this plugin registers, in a stable order."""
     return [
@@ -442,6 +564,13 @@ def build_tasks() -> list[Task]:
         classification(
             "pawsx", languages=PAWSX_LANGUAGES, labels=PAWSX_LABELS, hub=pawsx_hub, convert=convert_pawsx,
             roles=TARGET, description="PAWS-X adversarial paraphrase identification (XTREME)",
+        ),
+        Task(
+            name="bucc", kind="retrieval", metric="f1", languages=BUCC_LANGUAGES, hub=bucc_hub, convert=convert_bucc,
+            roles=TARGET, validation_split="validation", split_parts={"test": ("validation", "test")},
+            options={"mining": True},
+            description="BUCC 2018 bitext mining against English, margin-mined from the mean-pooled middle layer; "
+                        "threshold chosen on validation, F1 on test (XTREME; Hub rows are the gold pairs only)",
         ),
         Task(
             name="tatoeba", kind="retrieval", metric="accuracy", languages=tuple(TATOEBA_CODES), hub=tatoeba_hub,
@@ -462,6 +591,7 @@ def build_tasks() -> list[Task]:
             "mnli", languages=("en",), labels=NLI_LABELS, convert=convert_nli, roles=INTERMEDIATE,
             hub=english_locator(GLUE, "mnli", GLUE_REVISION, GLUE_SPLITS["mnli"]),
             description="MultiNLI English natural language inference (GLUE; validation = matched)",
+            overlaps={"xnli": "mnli is " + MNLI_XNLI},
         ),
         classification(
             "qqp", languages=("en",), labels=QQP_LABELS, convert=convert_qqp, roles=INTERMEDIATE,
@@ -477,6 +607,12 @@ def build_tasks() -> list[Task]:
             "anli", languages=("en",), labels=NLI_LABELS, convert=convert_nli, roles=INTERMEDIATE,
             hub=english_locator(ANLI, ANLI_CONFIG, ANLI_REVISION, ANLI_SPLITS),
             description="Adversarial NLI, rounds 1-3 concatenated",
+        ),
+        classification(
+            "anli_plus", languages=("en",), labels=NLI_LABELS, convert=convert_nli_gold, roles=INTERMEDIATE,
+            hub=anli_plus_hub, split_folders={"validation": "anli", "test": "anli"},
+            overlaps={"xnli": "anli_plus contains " + MNLI_XNLI},
+            description="ANLI+ = ANLI rounds 1-3 + MultiNLI + SNLI training data, one NLI head (validation: ANLI dev)",
         ),
         qa(
             "xquad", languages=XQUAD_LANGUAGES, hub=xquad_hub, convert=convert_squad, roles=TARGET,
@@ -496,16 +632,21 @@ def build_tasks() -> list[Task]:
         multiple_choice(
             "xcopa", languages=XCOPA_LANGUAGES, labels=COPA_LABELS, hub=xcopa_hub, convert=convert_copa,
             roles=TARGET, description="XCOPA causal commonsense reasoning, 2 choices (XTREME-R; trains on English COPA)",
+            overlaps={"siqa": "XTREME-R's XCOPA recipe already trains on SocialIQA before English COPA, so siqa as "
+                              "an intermediate task repeats that step instead of adding one"},
         ),
         qa(
             "squad_v1", languages=("en",), convert=convert_squad, roles=INTERMEDIATE,
             hub=english_locator(SQUAD, SQUAD_CONFIG, SQUAD_REVISION, ENGLISH_SPLITS),
             description="SQuAD v1.1 English extractive QA",
+            overlaps={"xquad": SQUAD_XQUAD, "mlqa": SQUAD_MLQA},
         ),
         qa(
             "squad_v2", languages=("en",), convert=convert_squad, roles=INTERMEDIATE, options={"no_answer": True},
             hub=english_locator(SQUAD_V2, SQUAD_V2_CONFIG, SQUAD_V2_REVISION, ENGLISH_SPLITS),
             description="SQuAD 2.0 English extractive QA with unanswerable questions",
+            overlaps={"xquad": "SQuAD 2.0 contains every SQuAD v1.1 question: " + SQUAD_XQUAD,
+                      "mlqa": "SQuAD 2.0 contains every SQuAD v1.1 question: " + SQUAD_MLQA},
         ),
         multiple_choice(
             "hellaswag", languages=("en",), labels=HELLASWAG_LABELS, convert=convert_hellaswag, roles=INTERMEDIATE,
@@ -526,5 +667,10 @@ def build_tasks() -> list[Task]:
             "siqa", languages=("en",), labels=SIQA_LABELS, convert=convert_siqa, roles=INTERMEDIATE,
             hub=english_locator(SIQA, None, SIQA_REVISION, ENGLISH_SPLITS),
             description="Social IQa social commonsense reasoning, 3 answers (Hub only)",
+        ),
+        tagging(
+            "ccg", languages=("en",), metric="accuracy", convert=convert_ccg, roles=INTERMEDIATE,
+            labels_file="en/labels.txt", unavailable=CCG_UNAVAILABLE,
+            description="CCG supertagging on CCGbank (LDC-licensed: local files only; supertags from labels.txt)",
         ),
     ]

@@ -142,3 +142,30 @@ async def test_save_load_round_trip_and_reuse_count(store, tmp_path):
         await pilot.press("enter")
         await settle(pilot, screen)
         assert parse_spec(screen.spec_data()).model_dump() == saved_spec.model_dump()
+
+
+async def test_mixtures_plan_and_several_targets_are_kept_as_written(store):
+    registry = load_plugins()
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        await fill(pilot, screen, "f-intermediate-mixtures", "demo_nli+mnli")
+        await fill(pilot, screen, "f-intermediate-sampling", "temperature")
+        await settle(pilot, screen)
+        assert not screen.plan_error, screen.plan_error
+        data = screen.spec_data()
+        assert ["demo_nli", "mnli"] in data["intermediate"]["tasks"] and data["intermediate"]["sampling"] == "temperature"
+        plan = build_plan(parse_spec(data), registry)
+        assert any(s.config.get("mixture") for s in plan.stages.values())
+        assert screen.plan_summary["stages"] == len(plan.stages)
+        # a spec with several targets: the form keeps them (and "all" languages) as the file writes them
+        several = {"name": "grid", "model": "tiny", "intermediate": {"tasks": ["none", ["demo_nli", "mnli"]]},
+                   "target": {"tasks": ["demo_sentiment", "demo_entities"], "languages": "all",
+                              "per_task": {"demo_entities": {"learning_rate": 3e-4}}}}
+        screen.load_data(several)
+        await settle(pilot, screen)
+        assert not screen.plan_error, screen.plan_error
+        kept = screen.spec_data()
+        assert parse_spec(kept).target.model_dump() == parse_spec(several).target.model_dump()
+        assert screen.plan_summary["stages"] == len(build_plan(parse_spec(several), registry).stages)

@@ -106,7 +106,9 @@ def test_compare(snap_compare, store, two_experiments, size):
         shared = pilot.app.screen.query_one("#shared-results", DataTable)
         # column widths settle a refresh after the rows arrive; on a loaded machine that can lag
         await wait_for(pilot, lambda: shared.columns["task"].content_width >= len("demo_sentiment"), what="column widths")
-        await pilot.pause(0.3)
+        # ... and the new widths reach the screen a refresh later still (seen on CI: "demo" for "demo_sentiment")
+        await wait_for(pilot, lambda: "demo_sentiment" in screen_text(pilot.app) and "+2.0" in screen_text(pilot.app),
+                       what="the widened columns on screen")
         await _still(pilot)
 
     assert snap_compare(make_app(store, start="history"), terminal_size=size, run_before=ready)

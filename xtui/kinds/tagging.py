@@ -71,6 +71,9 @@ class TaggingKind(Kind):
         return features
 
     def build_head(self, hidden_size, dropout):
+        if not self.labels:
+            raise ValueError("this tagging task has no labels: labels listed in its data folder (Task.labels_file) "
+                             "must be resolved with Task.with_data(data_dir) before the kind is built")
         return TaggingHead(hidden_size, len(self.labels), dropout)
 
     def decode(self, logits, features):

@@ -26,7 +26,10 @@ from textual.widgets.selection_list import Selection
 from .mode_bar import ModeBar
 from .messages import PlanChecked
 
-MAIN_FIELDS = {"intermediate": ("tasks",), "target": ("task", "languages"), "fewshot": ("shots", "shot_sets", "steps")}
+MAIN_FIELDS = {"intermediate": ("tasks",), "target": ("task", "languages", "tasks", "per_task"),
+               "fewshot": ("shots", "shot_sets", "steps")}
+KEPT_AS_WRITTEN = ("tasks", "per_task")
+"""Target fields the form has no widgets for (several targets): a loaded spec keeps them as written."""
 TOP_FIELDS = ("name", "model", "seeds", "data_dir", "description")
 DEBOUNCE = 0.35
 
@@ -205,6 +208,8 @@ class ComposeScreen(Screen):
     @on(Select.Changed, "#f-target-task")
     def target_changed(self) -> None:
         if not self._loading:
+            for name in KEPT_AS_WRITTEN:  # one target picked: it replaces the spec's several
+                (self.extra.get("target") or {}).pop(name, None)
             self._fill_languages(select=None)
         self.schedule_check()
 
@@ -263,8 +268,12 @@ class ComposeScreen(Screen):
         sections: dict = {name: {} for name in spec_sections()}
         sections["intermediate"]["tasks"] = tasks
         task = self.query_one("#f-target-task", Select).value
-        sections["target"]["task"] = task if isinstance(task, str) else ""
-        sections["target"]["languages"] = list(self.query_one("#f-target-languages", SelectionList).selected)
+        kept = self.extra.get("target") or {}
+        if "tasks" not in kept:
+            sections["target"]["task"] = task if isinstance(task, str) else ""
+        languages = list(self.query_one("#f-target-languages", SelectionList).selected)
+        if languages or "languages" not in kept:
+            sections["target"]["languages"] = languages
         if self._text("f-fewshot-shots"):
             sections["fewshot"]["shots"] = parse_int_list(self._text("f-fewshot-shots"), "fewshot.shots")
         for name in ("shot_sets", "steps"):
@@ -331,11 +340,21 @@ class ComposeScreen(Screen):
             self.query_one("#f-intermediate-mixtures", Input).value = ", ".join(mixtures + unknown)
             target = dict(data.get("target") or {})
             task_select = self.query_one("#f-target-task", Select)
+            kept = {k: target[k] for k in KEPT_AS_WRITTEN if k in target}
+            if isinstance(target.get("languages"), str):  # "all"
+                kept["languages"] = target.pop("languages")
+            if kept:
+                self.extra["target"] = kept
+            if "tasks" in target:
+                self.notify(f"{len(target['tasks'])} target tasks ({', '.join(map(str, target['tasks']))}): kept as the "
+                            "spec writes them; pick a target task here to replace them with that one")
             if target.get("task") in registry.tasks:
                 task_select.value = target["task"]
             elif target.get("task"):
                 self.notify(f"target task {target['task']!r} is not registered by any plugin", severity="error")
             self._fill_languages(select=list(target.get("languages") or []))
+            if "languages" in kept:  # "all": nothing picked here stands for it
+                self.query_one("#f-target-languages", SelectionList).deselect_all()
             fewshot = dict(data.get("fewshot") or {})
             self.query_one("#f-fewshot-shots", Input).value = ", ".join(map(str, fewshot.get("shots", [0])))
             for name in ("shot_sets", "steps"):
@@ -354,7 +373,7 @@ class ComposeScreen(Screen):
                         self.query_one(f"#hp-{section}", Collapsible).collapsed = False
                 extra = {k: v for k, v in values.items() if k not in model.model_fields}
                 if extra:
-                    self.extra[section] = extra
+                    self.extra.setdefault(section, {}).update(extra)
         finally:
             self._loading = False
         self.schedule_check()

@@ -1,0 +1,95 @@
+"""Several targets in one spec (`target.tasks`, `languages = "all"`, `[target.per_task.X]`),
+plan notes, the naive-size count, and the shipped grids (`examples/paper.toml`,
+`examples/fewshot.toml`) planned offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from xtui.errors import SpecError
+from xtui.plan import build_plan
+from xtui.spec import parse_spec
+
+from conftest import REPO
+
+
+def _plan(registry, **target):
+    data = spec_data(intermediate={"tasks": ["none", "demo_nli"], "max_steps": 3},
+                     target={"languages": ["de", "fr"], "max_steps": 3, **target}, fewshot={"shots": [0, 4], "shot_sets": 2})
+    return build_plan(parse_spec(data, "t.toml"), registry, "t.toml")
+
+
+def _spec_error(**target) -> str:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(spec_data(target={"languages": ["de"], **target}), "t.toml")
+    return str(caught.value)
+
+
+def test_one_target_or_several_but_not_both():
+    assert "give either 'task' (one target) or 'tasks' (several)" in _spec_error(task="demo_sentiment", tasks=["demo_entities"])
+    assert "give either 'task'" in _spec_error()
+    assert "per_task names 'demo_nli', which is not a target" in _spec_error(tasks=["demo_sentiment"], per_task={"demo_nli": {}})
+    assert "field 'target.tasks': a task is listed twice" in _spec_error(tasks=["demo_sentiment", "demo_sentiment"])
+    assert "field 'target.languages': give a list of language codes or 'all'" in _spec_error(task="demo_sentiment", languages="every")
+    assert "unknown field 'target.per_task.demo_entities.lr'" in _spec_error(tasks=["demo_entities"], per_task={"demo_entities": {"lr": 1}})
+
+
+def test_several_targets_share_intermediates_and_match_single_target_plans(registry):
+    both = _plan(registry, tasks=["demo_sentiment", "demo_entities"])
+    alone = _plan(registry, task="demo_sentiment")
+    other = _plan(registry, task="demo_entities")
+    assert set(both.stages) == set(alone.stages) | set(other.stages)  # a target's stages do not depend on its neighbours
+    assert len([s for s in both.stages.values() if s.type == "intermediate"]) == 1
+    assert {s.labels["task"] for s in both.stages.values() if s.type == "target"} == {"demo_sentiment", "demo_entities"}
+
+
+def test_per_task_settings_apply_to_their_target_only(registry):
+    plan = _plan(registry, tasks=["demo_sentiment", "demo_entities"],
+                 per_task={"demo_entities": {"learning_rate": 3e-4, "epochs": 2.0, "languages": ["nl"]}})
+    targets = {s.labels["task"]: s for s in plan.stages.values() if s.type == "target"}
+    assert targets["demo_entities"].config["training"]["learning_rate"] == 3e-4
+    assert targets["demo_entities"].config["training"]["epochs"] == 2.0
+    assert targets["demo_entities"].config["training"]["max_steps"] is None  # epochs given: the shared max_steps no longer applies
+    assert targets["demo_sentiment"].config["training"]["max_steps"] == 3
+    languages = {(s.labels["task"], s.labels["language"]) for s in plan.stages.values() if s.type == "fewshot"}
+    assert languages == {("demo_sentiment", "de"), ("demo_sentiment", "fr"), ("demo_entities", "nl")}
+
+
+def test_all_languages_and_a_language_only_some_targets_have(registry):
+    plan = _plan(registry, task="demo_sentiment", languages="all")
+    task = registry.tasks["demo_sentiment"]
+    assert {s.labels["language"] for s in plan.stages.values() if s.type == "evaluate"} == set(task.languages)
+    with pytest.raises(SpecError, match=r"field 'target.per_task.demo_entities.languages': task 'demo_entities' has no language 'sw'"):
+        _plan(registry, tasks=["demo_sentiment", "demo_entities"], per_task={"demo_entities": {"languages": ["sw"]}})
+    with pytest.raises(SpecError, match="no target task has any of these languages"):
+        _plan(registry, tasks=["demo_sentiment", "demo_entities"], languages=["sw"])
+
+
+def test_naive_size_counts_every_result_as_its_own_chain(registry):
+    plan = _plan(registry, task="demo_sentiment")
+    # per intermediate choice: en + de + fr evaluations, 2 languages x 2 shot sets; none: 2-stage chains, demo_nli: 3
+    leaves = 3 + 2 * 2
+    assert plan.naive_size() == leaves * 2 + leaves * 3
+    assert len(plan.stages) == 1 + 2 + 2 * leaves
+
+
+@pytest.mark.parametrize("name, targets, intermediates", [("paper", 9, 11), ("fewshot", 8, 10)])
+def test_shipped_grids_plan_offline(xtui, name, targets, intermediates):
+    """`xtui run examples/X.toml --dry-run` with the Hub offline: the plan, its size, what sharing saves."""
+    shown = xtui("run", REPO / "examples" / f"{name}.toml", "--dry-run")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "stages per task" in shown.stdout and "sharing saves" in shown.stdout
+    plan = xtui("run", REPO / "examples" / f"{name}.toml", "--dry-run", "--json")
+    data = json.loads(plan.stdout)
+    stages = data["stages"]
+    assert len({s["task"] for s in stages if s["type"] in ("target", "evaluate")}) >= targets
+    assert len([s for s in stages if s["type"] == "intermediate"]) == intermediates - 1  # 'none' has no stage
+    assert any("+" in s["intermediate"] for s in stages)  # the mixture
+    assert data["naive"] > data["unique"] == len(stages)
+    if name == "fewshot":
+        shots = {s["shots"] for s in stages if s["type"] == "fewshot"}
+        assert shots == {5, 10} and {s["shot_set"] for s in stages if s["type"] == "fewshot"} == set(range(5))
+        assert any("zero-shot only" in note for note in data["notes"])

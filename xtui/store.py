@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -67,9 +68,10 @@ class RunStore:
         try:
             (self.home / "stages").mkdir(parents=True, exist_ok=True)
             (self.home / "experiments").mkdir(parents=True, exist_ok=True)
-            probe = self.home / ".write-test"
+            # one probe per process and thread: two writers ensuring at once must not unlink each other's
+            probe = self.home / f".write-test-{os.getpid()}-{threading.get_ident()}"
             probe.write_text("")
-            probe.unlink()
+            probe.unlink(missing_ok=True)
         except OSError as error:
             raise StoreError(f"runs directory {self.home} is not writable ({error.strerror}); set XTUI_HOME to a writable folder") from None
 

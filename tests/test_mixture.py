@@ -175,3 +175,75 @@ def test_a_mixture_of_nli_multiple_choice_and_qa_trains_then_feeds_a_target(xtui
     assert 0 <= evaluation["metrics"]["accuracy"] <= 1 and evaluation["evaluation"]["examples"] == 400 - 100
     rerun = xtui("run", write_spec(SPEC.format(data=data), "again.toml"))
     assert rerun.returncode == 0 and "3 reused, 0 to run" in rerun.stdout
+
+
+RESUME_SPEC = """
+name = "mixture-resume"
+model = "tiny"
+seeds = [4]
+data_dir = "{data}"
+
+[intermediate]
+tasks = [["anli", "hellaswag"]]
+sampling = "uniform"
+max_steps = 160
+batch_size = 8
+learning_rate = 1e-3
+max_length = 48
+
+[target]
+task = "xcopa"
+languages = ["it"]
+max_steps = 2
+batch_size = 8
+max_length = 48
+
+[fewshot]
+shots = [0]
+
+[run]
+checkpoint_every_steps = 20
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_mixture_resumes_to_the_same_weights(tmp_path, write_spec, shared_data, xtui):
+    """kill -9 mid-way through a mixture's training, --resume: the same task draws and the same
+    final loss as an uninterrupted run (the sampler's order depends only on the epoch seed)."""
+    import os
+    import signal
+    import subprocess
+
+    from conftest import XTUI, offline_env
+    from test_faults import _events, _wait_for
+
+    spec = write_spec(RESUME_SPEC.format(data=shared_data))
+    reference_home = tmp_path / "reference"
+    reference = subprocess.run([*XTUI, "run", str(spec)], capture_output=True, text=True, env=offline_env(reference_home), timeout=600)
+    assert reference.returncode == 0, reference.stderr[-2000:]
+
+    home = tmp_path / "runs"
+    supervisor = subprocess.Popen([*XTUI, "run", str(spec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=offline_env(home), start_new_session=True)
+
+    def checkpointed():
+        for path in (home / "stages").glob("*/stage.json"):
+            if json.loads(path.read_text()).get("mixture"):
+                steps = [e["step"] for e in _events(path.parent) if e["event"] == "checkpoint"]
+                return path.parent if steps and steps[-1] >= 60 else None
+        return None
+
+    folder = _wait_for(checkpointed, what="a mixture checkpoint at step 60")
+    os.killpg(json.loads((folder / "running.json").read_text())["pgid"], signal.SIGKILL)
+    supervisor.communicate(timeout=120)
+    assert supervisor.returncode == 1
+    resumed = xtui("run", "--resume", "latest")
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+
+    def mixture_result(root):
+        return next(json.loads(p.read_text()) for p in (root / "stages").glob("*/result.json")
+                    if json.loads(p.read_text())["type"] == "intermediate")
+    got, expected = mixture_result(home), mixture_result(reference_home)
+    assert got["train"]["resumed_from_step"] >= 60
+    assert got["train"]["final_loss"] == pytest.approx(expected["train"]["final_loss"], abs=1e-6)
+    assert got["mixture"]["weights"] == expected["mixture"]["weights"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Optional
 
 from rich.text import Text
 from textual import on, work
@@ -45,6 +46,15 @@ def record_text(record: dict) -> str:
         record.get("id"), record.get("name"), record.get("live_status"), record.get("model"), record.get("target"),
         " ".join(record.get("intermediate") or []), " ".join(record.get("languages") or []),
         headline_text(record.get("headline")), when(record.get("created")))).lower()
+
+
+def _stamp(path) -> Optional[tuple]:
+    """What changes whenever the index file is rewritten (it is replaced atomically)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 class HistoryScreen(Screen):
@@ -95,17 +105,33 @@ class HistoryScreen(Screen):
         from ..follow import experiment_status
 
         worker = get_current_worker()
+        seen = None
+        records: list = []
+        error = None
         while not worker.is_cancelled:
-            try:
-                records = self.app.store.experiments()
-                error = None
-                if not records and self.app.store.experiment_ids_on_disk():
-                    error = "the index is empty but experiments are on disk: press R to rebuild it (xtui runs reindex)"
-            except Exception as exc:  # a corrupt index is told, not raised
-                records, error = [], str(exc)
-            for record in records:
-                record["live_status"] = experiment_status(record)
-            self.post_message(ExperimentsListed(records, error))
+            stamp = _stamp(self.app.store.index_path)
+            if stamp is None or stamp != seen or error:
+                try:
+                    records = self.app.store.experiments()
+                    error = None
+                    if not records and self.app.store.experiment_ids_on_disk():
+                        error = "the index is empty but experiments are on disk: press R to rebuild it (xtui runs reindex)"
+                except Exception as exc:  # a corrupt index is told, not raised
+                    records, error = [], str(exc)
+                seen = stamp
+                changed = True
+                for record in records:
+                    record["live_status"] = experiment_status(record)
+            else:
+                # the index is as it was: only a running experiment's supervisor can have gone since
+                changed = False
+                for record in records:
+                    if record.get("status") == "running":
+                        status = experiment_status(record)
+                        changed = changed or status != record.get("live_status")
+                        record["live_status"] = status
+            if changed:
+                self.post_message(ExperimentsListed([dict(r) for r in records], error))
             time.sleep(REFRESH)
 
     @on(ExperimentsListed)

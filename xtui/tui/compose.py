@@ -18,6 +18,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import (Button, Checkbox, Collapsible, Footer, Input, Label, Select, SelectionList,
                              Static)
@@ -76,6 +78,28 @@ def default_text(value) -> str:
     return str(value)
 
 
+class HyperParameters(Vertical):
+    """One section's hyper-parameter fields, each with its default as the placeholder."""
+
+    def __init__(self, section: str, model, names: list) -> None:
+        super().__init__(id=f"hp-fields-{section}")
+        self.section, self.model, self.names = section, model, names
+
+    def compose(self) -> ComposeResult:
+        for name in self.names:
+            info = self.model.model_fields[name]
+            widget_id = f"f-{self.section}-{name}"
+            if field_kind(info.annotation) == "bool":
+                yield Checkbox(name, bool(info.default), id=widget_id, compact=True)
+            else:
+                with Horizontal(classes="row"):
+                    yield Label(name, classes="field-label")
+                    yield Input("", placeholder=f"default {default_text(info.default)}", id=widget_id, classes="field")
+
+    def on_mount(self) -> None:
+        self.screen.hyper_parameters_mounted()
+
+
 class ComposeScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "launch", "Launch", tooltip="Launch the experiment in the background and watch it"),
@@ -94,6 +118,8 @@ class ComposeScreen(Screen):
         self.extra: dict = {}
         self.saved_path: Optional[str] = None
         self._loading = False
+        self._pending: dict = {}
+        """Values for fields that are not mounted yet (widget id -> value)."""
 
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -155,17 +181,8 @@ class ComposeScreen(Screen):
                     if not names:
                         continue
                     with Collapsible(title=f"{section} hyper-parameters", collapsed=True, id=f"hp-{section}"):
-                        for name in names:
-                            info = model.model_fields[name]
-                            kind = field_kind(info.annotation)
-                            widget_id = f"f-{section}-{name}"
-                            if kind == "bool":
-                                yield Checkbox(name, bool(info.default), id=widget_id, compact=True)
-                            else:
-                                with Horizontal(classes="row"):
-                                    yield Label(name, classes="field-label")
-                                    yield Input("", placeholder=f"default {default_text(info.default)}", id=widget_id,
-                                                classes="field")
+                        # collapsed at first: built after the first paint (a third of the screen's widgets)
+                        yield Lazy(HyperParameters(section, model, names))
             with Vertical(id="plan-panel"):
                 yield Static("[b]Plan[/b]", classes="section-title")
                 yield Static("checking…", id="plan-summary")
@@ -245,8 +262,37 @@ class ComposeScreen(Screen):
         self.schedule_check()
 
     # -- the form as a spec --------------------------------------------------------------------------
+    def _field(self, widget_id: str):
+        """A form field, or None while it is not mounted yet (hyper-parameters mount lazily)."""
+        try:
+            return self.query_one(f"#{widget_id}")
+        except NoMatches:
+            return None
+
     def _text(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value.strip()
+        field = self._field(widget_id)
+        if field is None:
+            return str(self._pending.get(widget_id, "")).strip()
+        return field.value.strip()
+
+    def _set_field(self, widget_id: str, value) -> None:
+        """Set a field now, or when it mounts."""
+        field = self._field(widget_id)
+        if field is None:
+            self._pending[widget_id] = value
+        else:
+            self._pending.pop(widget_id, None)
+            field.value = value
+
+    def hyper_parameters_mounted(self) -> None:
+        loading, self._loading = self._loading, True
+        try:
+            for widget_id, value in list(self._pending.items()):
+                if self._field(widget_id) is not None:
+                    self._set_field(widget_id, value)
+        finally:
+            self._loading = loading
+        self.schedule_check()
 
     def spec_data(self) -> dict:
         """The spec dictionary the form describes (fields left empty keep the spec's defaults)."""
@@ -286,7 +332,8 @@ class ComposeScreen(Screen):
                 kind = field_kind(info.annotation)
                 widget_id = f"f-{section}-{name}"
                 if kind == "bool":
-                    value = self.query_one(f"#{widget_id}", Checkbox).value
+                    field = self._field(widget_id)
+                    value = field.value if field is not None else self._pending.get(widget_id, bool(info.default))
                     if value != info.default:
                         sections[section][name] = value
                     continue
@@ -366,9 +413,9 @@ class ComposeScreen(Screen):
                         continue
                     widget_id = f"#f-{section}-{name}"
                     if field_kind(info.annotation) == "bool":
-                        self.query_one(widget_id, Checkbox).value = bool(values.get(name, info.default))
+                        self._set_field(widget_id[1:], bool(values.get(name, info.default)))
                     else:
-                        self.query_one(widget_id, Input).value = "" if values.get(name) is None else str(values[name])
+                        self._set_field(widget_id[1:], "" if values.get(name) is None else str(values[name]))
                     if name in values and section in ("intermediate", "target", "fewshot", "run"):
                         self.query_one(f"#hp-{section}", Collapsible).collapsed = False
                 extra = {k: v for k, v in values.items() if k not in model.model_fields}

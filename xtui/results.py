@@ -128,13 +128,16 @@ def render_tables(tables: list, console) -> None:
 
     for table in tables:
         title, header, body = table_lines(table)
-        rich_table = Table(title=title, title_justify="left", caption="mean ± std over shot sets and seeds; (Δ vs none); avg over target languages",
-                           caption_justify="left")
+        # title and caption as lines of their own: inside the table they wrap to its width (one language: narrow)
+        rich_table = Table()
         for index, name in enumerate(header):
             rich_table.add_column(name, justify="left" if index == 0 else "right")
         for row in body:
             rich_table.add_row(*row)
+        console.print(title, style="italic", highlight=False)
         console.print(rich_table)
+        console.print("mean ± std over shot sets and seeds; (Δ vs none); avg over target languages", style="dim",
+                      highlight=False)
 
 
 def export(rows: list, tables: list, fmt: str) -> str:

@@ -20,14 +20,17 @@ import xtui_xtreme
 from xtui_xtreme import tasks as xt
 
 TASK_NAMES = ("xnli", "pawsx", "bucc", "tatoeba", "udpos", "panx", "mnli", "qqp", "sst2", "anli", "anli_plus",
-              "xquad", "mlqa", "tydiqa", "xcopa", "squad_v1", "squad_v2", "hellaswag", "cosmosqa",
+              "xquad", "mlqa", "tydiqa", "lareqa", "xcopa", "squad_v1", "squad_v2", "hellaswag", "cosmosqa",
               "commonsenseqa", "siqa", "ccg")
 LOCAL_ONLY = {"ccg"}
 """Licensed data (CCGbank): no Hub locator, local files only."""
 SHOT_SPLITS = {"tydiqa": "train"}
 """Few-shot pools other than ``validation``: TyDiQA GoldP's dev set is its test set."""
-NO_ENGLISH_VALIDATION = {"xquad", "tydiqa"}
-"""XQuAD has no dev data (SQuAD v1.1 dev holds its paragraphs); TyDiQA's dev set is its test set."""
+NO_ENGLISH_VALIDATION = {"xquad", "tydiqa", "lareqa"}
+"""XQuAD (and LAReQA, on XQuAD-R) has no dev data (SQuAD v1.1 dev holds its paragraphs); TyDiQA's dev
+set is its test set."""
+LOCAL_FOLDERS = {"lareqa": "xquad"}
+"""Tasks that read another task's local folder: XQuAD-R is XQuAD's questions and paragraphs."""
 NO_TEST = {("xcopa", "en")}
 """English COPA's test labels are hidden."""
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -62,7 +65,7 @@ def test_registers_every_task_and_each_validates(tasks):
         assert task.shot_split == SHOT_SPLITS.get(task.name, "validation") and task.test_split == "test"
         assert task.train_language == "en"
         assert task.languages[0] == "en" or task.kind == "retrieval"  # retrieval is scored against English
-        assert task.folder == task.name
+        assert task.folder == LOCAL_FOLDERS.get(task.name, task.name)
         assert len(set(task.languages)) == len(task.languages)
 
 
@@ -78,6 +81,7 @@ def test_kinds_metrics_roles_and_labels(tasks):
         "anli": ("classification", "accuracy", {"intermediate"}, 1),
         "tatoeba": ("retrieval", "accuracy", {"target"}, 36),
         "bucc": ("retrieval", "f1", {"target"}, 4),
+        "lareqa": ("answer_retrieval", "map@20", {"target"}, 11),
         "anli_plus": ("classification", "accuracy", {"intermediate"}, 1),
         "ccg": ("tagging", "accuracy", {"intermediate"}, 1),
     }
@@ -131,7 +135,10 @@ def test_every_hub_ref_is_pinned_and_coverage_is_complete(tasks):
         if "target" in task.roles:
             expected = {language for language in task.languages if (task.name, language) not in NO_TEST}
             assert {language for language, split in claimed if split == "test"} == expected, task.name
-            if "de" in task.languages:
+            if "de" in task.languages and task.name == "lareqa":  # every language's XQuAD-R file, de first
+                fingerprint = task.fingerprint("de", "test", None)
+                assert fingerprint.startswith("de=hub:google-research-datasets/xquad_r:de:") and fingerprint.count("=hub:") == 11
+            elif "de" in task.languages:
                 assert task.fingerprint("de", "test", None).startswith("hub:google/xtreme:")
 
 

@@ -114,9 +114,17 @@ READERS = {"jsonl": read_jsonl, "conllu": read_conllu, "json": read_squad}
 def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path]) -> list[dict]:
     """The examples of one (language, split) of a task, in the format of its kind.
 
-    A ``split_parts`` split is its parts' examples in order, each with ``"part"`` added.
+    A ``split_parts`` split is its parts' examples in order, each with ``"part"`` added; a
+    ``pooled_splits`` split is the split of ``language`` then of every other pooled language that
+    has it, each example with ``"language"`` added.
     """
     task = task.with_data(data_dir)
+    if split in task.pooled_splits:
+        examples = []
+        for other in task.pool_languages(language, split):
+            if other == language or task.has_split(other, split, data_dir):
+                examples.extend({**example, "language": other} for example in _load_split(task, other, split, data_dir))
+        return examples
     parts = task.split_parts.get(split)
     if parts:
         return [{**example, "part": part} for part in parts for example in _load_split(task, language, part, data_dir)]

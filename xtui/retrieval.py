@@ -1,4 +1,4 @@
-"""Sentence retrieval metrics (Tatoeba, BUCC) on embeddings, as XTREME computes them.
+"""Sentence retrieval metrics (Tatoeba, BUCC, LAReQA) on embeddings, as XTREME computes them.
 
 NumPy only: embeddings come from the worker; everything here is plain arithmetic that
 tests check against hand-computed values.
@@ -6,7 +6,7 @@ tests check against hand-computed values.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -137,3 +137,54 @@ def best_threshold(candidates: Sequence, gold: set) -> float:
 def bucc_scores(candidates: Sequence, gold: set, threshold: float) -> dict:
     """Precision, recall and F1 of the candidates scoring at least ``threshold``."""
     return {**precision_recall_f1(((i, j) for s, i, j in candidates if s >= threshold), gold), "threshold": threshold}
+
+
+def average_precision_at_k(relevance: Sequence, relevant: int, k: Optional[int] = 20) -> float:
+    """AP@k of one ranking: ``relevance`` is 0/1 per ranked item, best first; ``relevant`` is how
+    many relevant items the pool holds (retrieved or not).
+
+    AP@k = (1 / min(R, k)) * sum over ranks i <= k of precision@i * rel(i). With k >= R (LAReQA:
+    R = 11 answers, one per language, k = 20) the denominator is R, as in the LAReQA paper's mAP;
+    ``k=None`` gives the full average precision (XTREME's ``utils_lareqa.mean_avg_prec``, i.e.
+    scikit-learn's ``average_precision_score`` on a ranking without ties). No relevant item: 0.
+    """
+    if relevant <= 0:
+        return 0.0
+    ranked = np.asarray(relevance, dtype=np.float64)
+    if k is not None:
+        ranked = ranked[:k]
+    hits = np.cumsum(ranked)
+    precision = hits / np.arange(1, len(ranked) + 1)
+    denominator = relevant if k is None else min(relevant, k)
+    return float((precision * ranked).sum() / denominator)
+
+
+def mean_average_precision_at_k(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence,
+                                k: Optional[int] = 20, budget: int = 1 << 22) -> float:
+    """mAP@k of cosine retrieval: query i's relevant candidates are the indices in ``relevant[i]``.
+
+    Candidates are ranked by cosine similarity, best first; equal scores keep the candidates' order
+    (a stable sort), so a tie is broken the same way every time. ``k=None``: full mAP.
+    """
+    if not len(queries):
+        return 0.0
+    queries, candidates = normalise(queries), normalise(candidates)
+    rows = max(1, budget // max(1, len(candidates)))
+    scores = []
+    for start in range(0, len(queries), rows):
+        block = queries[start:start + rows] @ candidates.T
+        order = np.argsort(-block, axis=1, kind="stable")
+        if k is not None:
+            order = order[:, :k]
+        marks = np.zeros(block.shape, dtype=np.float64)
+        counts = np.zeros(len(block))
+        for offset in range(len(block)):
+            wanted = sorted(set(int(index) for index in relevant[start + offset]))
+            marks[offset, wanted] = 1.0
+            counts[offset] = len(wanted)
+        ranked = np.take_along_axis(marks, order, axis=1)
+        precision = np.cumsum(ranked, axis=1) / np.arange(1, ranked.shape[1] + 1)
+        denominator = counts if k is None else np.minimum(counts, k)
+        totals = (precision * ranked).sum(axis=1)
+        scores.extend(np.where(counts > 0, totals / np.maximum(denominator, 1), 0.0).tolist())
+    return float(np.mean(scores))

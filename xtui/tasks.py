@@ -19,7 +19,9 @@ Label ids index into ``Task.labels``.
 Data sources compose: ``hub`` may give several Hub splits for one (language, split), read
 one after the other (ANLI+ = ANLI + MultiNLI + SNLI); ``split_parts`` makes a split out of
 other splits of the same task, each example tagged with its ``part`` (BUCC's ``test`` is its
-validation part, where the mining threshold is chosen, and its test part, where it is scored).
+validation part, where the mining threshold is chosen, and its test part, where it is scored);
+``pooled_splits`` makes a language's split out of that split in several languages, each example
+tagged with its ``language`` (LAReQA: a language's questions retrieve from every language's pool).
 A converter may return None to drop a row (SNLI's rows without a gold label).
 """
 
@@ -104,6 +106,11 @@ class Task:
     getting a ``"part"`` key naming the split it came from: ``{"test": ("validation", "test")}``
     (BUCC: the mining threshold is chosen on the validation part, F1 is measured on the test
     part, in one evaluation). Fingerprints and ``has_split`` cover every part."""
+    pooled_splits: Mapping[str, tuple] = field(default_factory=dict)
+    """Splits whose examples for language L are L's own, then those of every other listed language
+    that has the split, each example getting a ``"language"`` key: ``{"test": ("ar", "de", ...)}``
+    (LAReQA: L's questions retrieve answers from a pool drawn from all languages). ``has_split``
+    asks for L's own split; the fingerprint covers every listed language."""
     unavailable: str = ""
     """Why xtui cannot fetch this task's data (e.g. a licence) and where to put a local copy;
     when set and the data folder has no folder for the task, ``has_split`` and loading raise
@@ -184,9 +191,19 @@ class Task:
         self.check_available(data_dir)
         return bool(self.hub_refs(language, split))
 
+    def pool_languages(self, language: str, split: str) -> tuple:
+        """The languages a ``pooled_splits`` split of ``language`` reads, ``language`` first
+        (just ``(language,)`` for any other split)."""
+        pool = tuple(self.pooled_splits.get(split, ()))
+        return (language,) + tuple(other for other in pool if other != language)
+
     def fingerprint(self, language: str, split: str, data_dir: Optional[Path]) -> str:
         """A string that changes whenever the data of (language, split) changes (for a
-        ``split_parts`` split or several Hub sources: the parts' fingerprints joined by `` + ``)."""
+        ``split_parts`` split or several Hub sources: the parts' fingerprints joined by `` + ``;
+        for a ``pooled_splits`` split: each language's, as ``lang=...`` joined by `` | ``)."""
+        if split in self.pooled_splits:
+            return " | ".join(f"{other}={self._fingerprint_one(other, split, data_dir)}"
+                              for other in self.pool_languages(language, split))
         if split in self.split_parts:
             return " + ".join(self._fingerprint_one(language, part, data_dir) for part in self.split_parts[split])
         return self._fingerprint_one(language, split, data_dir)
@@ -279,6 +296,12 @@ def validate_task(task: Any, kinds: Sequence[str]) -> list[str]:
             problems.append(f"task {task.name!r}: split_parts must map a split to a tuple of splits of {SPLITS}")
         elif split == task.shot_split:
             problems.append(f"task {task.name!r}: the few-shot pool {split!r} cannot be made of parts")
+    for split, languages in dict(task.pooled_splits).items():
+        if split not in SPLITS or not languages or not isinstance(languages, tuple) or split in task.split_parts:
+            problems.append(f"task {task.name!r}: pooled_splits must map a split of {SPLITS} (not one of "
+                            "split_parts) to a tuple of languages")
+        elif split == task.shot_split:
+            problems.append(f"task {task.name!r}: the few-shot pool {split!r} cannot be pooled")
     if not all(isinstance(k, str) and isinstance(v, str) and v and "\n" not in v for k, v in dict(task.overlaps).items()):
         problems.append(f"task {task.name!r}: overlaps must map task names to one-line explanations")
     if task.labels_file is not None and (not isinstance(task.labels_file, str) or task.labels_file.startswith("/")):

@@ -30,6 +30,9 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
   the gold pairs' sentences, not the full monolingual corpora.
 * ``stanfordnlp/snli`` (``plain_text``): ``premise``, ``hypothesis``, ``label`` (-1 = no gold
   label: those rows are dropped).
+* ``google-research-datasets/xquad_r`` (LAReQA; config = language, split ``validation`` only): SQuAD
+  fields (``id``, ``context``, ``question``, ``answers``), the same ids in all 11 languages; the
+  Hub rows have no sentence breaks (xtui splits sentences itself, ``xtui.kinds.answer_retrieval``).
 * Multiple choice: ``cambridgeltl/xcopa`` (config = language) and ``aps/super_glue``
   ``copa`` (``premise, choice1, choice2, question, label``); ``Rowan/hellaswag`` (``ctx_a,
   ctx_b, endings, label`` as a string); ``allenai/cosmos_qa`` (``context, question,
@@ -65,6 +68,11 @@ SQUAD_REVISION = "7b6d24c440a36b6815f21b70d25016731768db1f"
 SQUAD_V2 = "rajpurkar/squad_v2"
 SQUAD_V2_CONFIG = "squad_v2"
 SQUAD_V2_REVISION = "3ffb306f725f7d2ce8394bc1873b24868140c412"
+
+XQUAD_R = "google-research-datasets/xquad_r"
+XQUAD_R_REVISION = "4b06ecde495ed493a1bbabcb70620e5f1aa3de88"
+"""The commit that replaced the loading script by Parquet files ("Delete loading script"), found in the
+Hub's commit history; not checked here against the newest commit (no network in this project's tests)."""
 
 XCOPA = "cambridgeltl/xcopa"
 XCOPA_REVISION = "042f78955ba48e6404616762fa6e05e839c3907a"
@@ -136,6 +144,8 @@ UDPOS_CONFIGS = {
 UDPOS_LANGUAGES = ("en",) + tuple(sorted(code for code in UDPOS_CONFIGS if code != "en"))
 
 XQUAD_LANGUAGES = ("en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh")
+LAREQA_LANGUAGES = XQUAD_LANGUAGES
+"""XQuAD-R: XQuAD's 11 languages, 11-way parallel."""
 MLQA_LANGUAGES = ("en", "ar", "de", "es", "hi", "vi", "zh")
 MLQA_CONFIGS = {language: f"MLQA.{language}.{language}" for language in MLQA_LANGUAGES}
 """ISO code -> google/xtreme config: XTREME evaluates MLQA on same-language context/question pairs."""
@@ -378,6 +388,19 @@ def xquad_hub(language: str, split: str) -> Optional[HubRef]:
     return None
 
 
+def lareqa_hub(language: str, split: str) -> Optional[HubRef]:
+    """LAReQA: the dual encoder trains on SQuAD v1.1 (question -> answer sentence), as XTREME-R
+    does; each language's test data is its XQuAD-R file (kept as ``validation`` on the Hub). The
+    task's ``pooled_splits`` reads every language's file into one language's test split."""
+    if language not in LAREQA_LANGUAGES:
+        return None
+    if split == "train":
+        return SQUAD_TRAIN if language == "en" else None
+    if split == "test":
+        return HubRef(XQUAD_R, language, "validation", XQUAD_R_REVISION)
+    return None
+
+
 def mlqa_hub(language: str, split: str) -> Optional[HubRef]:
     if language not in MLQA_LANGUAGES:
         return None
@@ -415,6 +438,8 @@ MNLI_XNLI = ("MultiNLI train, which is XNLI's English training data (the same ex
 SQUAD_XQUAD = ("XQuAD's paragraphs and questions are SQuAD v1.1 development data, which the intermediate stage "
                "uses for model selection, and xquad's English training data is SQuAD v1.1 train itself")
 SQUAD_MLQA = "MLQA's English training data is SQuAD v1.1 train, the same examples"
+SQUAD_LAREQA = ("LAReQA's questions and paragraphs are XQuAD's, i.e. SQuAD v1.1 development data, which the "
+                "intermediate stage uses for model selection, and lareqa's English training data is SQuAD v1.1 train")
 
 # --------------------------------------------------------------------------- tasks
 
@@ -628,6 +653,18 @@ def build_tasks() -> list[Task]:
             "tydiqa", languages=TYDIQA_LANGUAGES, hub=tydiqa_hub, convert=convert_squad, roles=TARGET,
             validation_split=None, shot_split="train",
             description="TyDiQA gold passage extractive QA (XTREME; English training data by id prefix)",
+        ),
+        Task(
+            name="lareqa", kind="answer_retrieval", metric="map@20", languages=LAREQA_LANGUAGES, hub=lareqa_hub,
+            convert=convert_squad, roles=TARGET, pooled_splits={"test": LAREQA_LANGUAGES},
+            # XQuAD-R is XQuAD with sentence breaks (same questions, ids and paragraphs): the local layout is
+            # XQuAD's (<data_dir>/xquad/<lang>/test.json) and SQuAD v1.1 train (<data_dir>/squad_v1/en/train.json).
+            local_name="xquad", split_folders={"train": "squad_v1"},
+            validation_split=None, shot_split="validation", options={"max_query_length": 64, "scale": 20.0},
+            description="LAReQA language-agnostic answer retrieval on XQuAD-R: each language's questions retrieve "
+                        "answer sentences from all languages' pool, mAP@20 (XTREME-R; dual encoder trained on "
+                        "SQuAD v1.1; no dev data and no few-shot pool, so zero-shot only)",
+            overlaps={"squad_v1": SQUAD_LAREQA, "squad_v2": "SQuAD 2.0 contains every SQuAD v1.1 question: " + SQUAD_LAREQA},
         ),
         multiple_choice(
             "xcopa", languages=XCOPA_LANGUAGES, labels=COPA_LABELS, hub=xcopa_hub, convert=convert_copa,

@@ -1,0 +1,197 @@
+"""LAReQA (XQuAD-R answer retrieval, XTREME-R): mAP@k by hand, sentence splitting and the
+answer-sentence pick, the pooled multilingual test split, and one real run with the tiny model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xtui.data import load_examples
+from xtui.kinds.answer_retrieval import answer_sentence, answer_sentence_index, pool_layout, sentence_spans, split_sentences
+from xtui.plugins import load_plugins
+from xtui.retrieval import average_precision_at_k, mean_average_precision_at_k
+
+# --------------------------------------------------------------------------- mAP@k by hand
+
+
+def test_average_precision_by_hand():
+    # relevant at ranks 1 and 3 of 2 relevant: (1/1 + 2/3) / 2
+    assert average_precision_at_k([1, 0, 1, 0], relevant=2, k=20) == pytest.approx((1 + 2 / 3) / 2)
+    # 3 relevant, only one in the top 3 (rank 2): (1/2) / min(3, 3)
+    assert average_precision_at_k([0, 1, 0, 1], relevant=3, k=3) == pytest.approx(0.5 / 3)
+    # fewer relevant than k, all at the top: perfect
+    assert average_precision_at_k([1, 1, 0, 0, 0], relevant=2, k=20) == pytest.approx(1.0)
+    # more relevant (5) than k (2): the denominator is k, two hits at the top are perfect
+    assert average_precision_at_k([1, 1, 1], relevant=5, k=2) == pytest.approx(1.0)
+    # a relevant item below the cut-off does not count
+    assert average_precision_at_k([0, 0, 1], relevant=1, k=2) == 0.0
+    # full AP (k=None): ranks 2 and 3 of 2 relevant: (1/2 + 2/3) / 2
+    assert average_precision_at_k([0, 1, 1], relevant=2, k=None) == pytest.approx(7 / 12)
+    assert average_precision_at_k([0, 0], relevant=0) == 0.0
+
+
+def test_mean_average_precision_ranks_by_cosine_and_breaks_ties_in_pool_order():
+    queries = np.array([[1.0, 0.0], [0.0, 2.0]])
+    # c1 and c2 tie for query 0 (cosine 1): pool order puts c1 first; lengths do not matter (cosine)
+    candidates = np.array([[0.0, 1.0], [3.0, 0.0], [1.0, 0.0]])
+    relevant = [[2], [0, 1]]
+    # q0 ranks c1, c2, c0: its answer c2 is 2nd -> AP 1/2. q1 ranks c0 first, then c1 (tie with c2,
+    # pool order) -> relevance 1, 1, 0 -> AP 1.
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=20) == pytest.approx(0.75)
+    # k = 1: q0 misses (0), q1 has one hit of min(2, 1) -> 1
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=1) == pytest.approx(0.5)
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=None) == pytest.approx(0.75)
+    # a tiny block budget (one query a block) gives the same answer
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=20, budget=1) == pytest.approx(0.75)
+
+
+def test_mean_average_precision_with_eleven_relevant_of_many():
+    # One query, 30 candidates, 11 relevant: candidates 0..29 score 30..1, relevant = every
+    # other one from 0 (ranks 1, 3, ..., 21): in the top 20, hits at ranks 1, 3, ..., 19.
+    queries = np.array([[1.0, 0.0]])
+    angles = np.linspace(0.0, 1.2, 30)
+    candidates = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    relevant = [list(range(0, 22, 2))]
+    expected = sum((i + 1) / (2 * i + 1) for i in range(10)) / 11
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=20) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def test_split_sentences_latin_cjk_devanagari_arabic():
+    text = 'It rained 3.5 mm. Then it stopped! "Did it?" she asked. 雨停了。天晴了！ यह एक है। वह दो है। هل هذا؟ نعم.'
+    assert split_sentences(text) == [
+        "It rained 3.5 mm.", "Then it stopped!", '"Did it?"', "she asked.", "雨停了。", "天晴了！",
+        "यह एक है।", "वह दो है।", "هل هذا؟", "نعم.",
+    ]
+    assert split_sentences("  no full stop at the end  ") == ["no full stop at the end"]
+    assert split_sentences("   ") == []
+
+
+def test_answer_sentence_is_the_one_holding_answer_start():
+    context = "Paris is in France. The Seine flows through it. It is long."
+    spans = sentence_spans(context)
+    assert [context[a:b] for a, b in spans] == ["Paris is in France.", "The Seine flows through it.", "It is long."]
+    start = context.index("Seine")
+    example = {"context": context, "answers": {"text": ["Seine"], "answer_start": [start]}}
+    assert answer_sentence(example) == "The Seine flows through it."
+    # the space after a sentence belongs to it; past the end, or no answer: none
+    assert answer_sentence_index(spans, context.index(" The")) == 0
+    assert answer_sentence_index(spans, len(context) + 5) is None
+    assert answer_sentence({"context": context, "answers": {"text": [], "answer_start": []}}) is None
+
+
+def _row(qid: str, language: str, context: str, question: str, answer: str) -> dict:
+    return {"id": qid, "language": language, "context": context, "question": question,
+            "answers": {"text": [answer], "answer_start": [context.index(answer)]}}
+
+
+def test_pool_layout_relevance_spans_languages():
+    en = "Paris is in France. The Seine flows through it."
+    de = "Paris liegt in Frankreich. Die Seine fließt hindurch."
+    examples = [
+        _row("q1", "de", de, "Wo liegt Paris?", "Frankreich"),
+        _row("q2", "de", de, "Welcher Fluss?", "Seine"),
+        _row("q1", "en", en, "Where is Paris?", "France"),
+        _row("q2", "en", en, "Which river?", "Seine"),
+    ]
+    layout = pool_layout(examples, "de")
+    assert layout["sentences"] == ["Paris liegt in Frankreich.", "Die Seine fließt hindurch.",
+                                   "Paris is in France.", "The Seine flows through it."]
+    assert layout["candidate_languages"] == ["de", "de", "en", "en"]
+    assert layout["queries"] == [0, 1]  # German questions only
+    assert layout["relevant"] == [[0, 2], [1, 3]]  # the answer sentence in both languages
+    assert pool_layout(examples, "en")["queries"] == [2, 3]
+
+
+# --------------------------------------------------------------------------- the task
+
+
+def test_lareqa_is_registered_and_pools_every_language(tmp_path):
+    registry = load_plugins()
+    task = registry.tasks["lareqa"]
+    assert task.kind == "answer_retrieval" and task.metric == "map@20"
+    assert registry.kinds["answer_retrieval"].target == "xtui.kinds.answer_retrieval:AnswerRetrievalKind"
+    assert set(task.languages) == {"en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"}
+    refs = task.hub_refs("th", "test")
+    assert refs[0].dataset == "google-research-datasets/xquad_r" and refs[0].config == "th"
+    assert refs[0].split == "validation" and len(refs[0].revision) == 40
+    assert task.hub_refs("en", "train")[0].dataset == "rajpurkar/squad"
+    assert task.hub_refs("de", "train") == () and task.hub_refs("de", "validation") == ()
+    assert task.pool_languages("th", "test")[0] == "th" and len(task.pool_languages("th", "test")) == 11
+    assert not task.has_split("de", task.shot_split, None)
+    # local layout: XQuAD's folder; a language without a file is left out of the pool
+    en = "Paris is in France. The Seine flows through it."
+    de = "Paris liegt in Frankreich. Die Seine fließt hindurch."
+    for language, context, answer in (("en", en, "France"), ("de", de, "Frankreich")):
+        folder = tmp_path / "xquad" / language
+        folder.mkdir(parents=True)
+        document = {"data": [{"title": "Paris", "paragraphs": [{"context": context, "qas": [
+            {"id": "q1", "question": "?", "answers": [{"text": answer, "answer_start": context.index(answer)}]}]}]}]}
+        (folder / "test.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    examples = load_examples(task, "de", "test", tmp_path)
+    assert [(e["language"], e["id"]) for e in examples] == [("de", "q1"), ("en", "q1")]
+    fingerprint = task.fingerprint("de", "test", tmp_path)
+    assert fingerprint.startswith("de=sha256:") and "en=sha256:" in fingerprint and "th=missing:" in fingerprint
+
+
+# --------------------------------------------------------------------------- a real run
+
+
+LAREQA_SPEC = """
+name = "it-lareqa"
+model = "tiny"
+data_dir = "{data}"
+
+[intermediate]
+tasks = ["none"]
+
+[target]
+task = "lareqa"
+languages = ["de"]
+max_steps = 4
+batch_size = 8
+learning_rate = 1e-3
+max_length = 64
+
+[fewshot]
+shots = [0]
+"""
+
+
+def _trimmed_data(root: Path, source: Path, articles: int = 1) -> None:
+    """A data folder from the real samples: SQuAD v1.1 train linked, XQuAD cut to its first article."""
+    (root / "squad_v1").mkdir(parents=True)
+    (root / "squad_v1" / "en").symlink_to(source / "squad_v1" / "en")
+    for folder in sorted((source / "xquad").iterdir()):
+        document = json.loads((folder / "test.json").read_text(encoding="utf-8"))
+        document["data"] = document["data"][:articles]
+        (root / "xquad" / folder.name).mkdir(parents=True)
+        (root / "xquad" / folder.name / "test.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_lareqa_end_to_end_with_the_tiny_model(xtui, write_spec, tmp_path, home, shared_data):
+    data = tmp_path / "data"
+    _trimmed_data(data, shared_data)
+    refused = xtui("run", write_spec(LAREQA_SPEC.format(data=data).replace("shots = [0]", "shots = [0, 2]"), "k.toml"))
+    assert refused.returncode == 2 and "fewshot.shots" in refused.stderr
+    run = xtui("run", write_spec(LAREQA_SPEC.format(data=data)))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = [json.loads(p.read_text()) for p in (home / "stages").glob("*/result.json")]
+    assert sorted(r["type"] for r in results) == ["evaluate", "evaluate", "target"]
+    target = next(r for r in results if r["type"] == "target")
+    assert target["train"]["steps"] == 4 and target["selection"]["strategy"] == "last checkpoint"
+    evaluations = {r["language"]: r for r in results if r["type"] == "evaluate"}
+    assert set(evaluations) == {"de", "en"}
+    task = load_plugins().tasks["lareqa"]
+    examples = load_examples(task, "de", "test", data)
+    languages = {e["language"] for e in examples}
+    assert len(languages) == 9 and examples[0]["language"] == "de"
+    for result in evaluations.values():
+        assert result["metric"] == "map@20" and result["evaluation"]["examples"] == len(examples)
+        assert 0.0 <= result["metrics"]["map@20"] <= 1.0 and 0.0 <= result["metrics"]["map"] <= 1.0

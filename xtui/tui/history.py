@@ -21,6 +21,9 @@ COLUMNS = (("mark", " "), ("status", "status"), ("name", "name"), ("headline", "
            ("duration", "duration"), ("id", "id"))
 SORTS = ("started", "name", "status", "duration", "headline")
 REFRESH = 2.0
+SHOWN = 500
+"""Rows the table holds at most: the first of the sorted, filtered list (measuring 10,000 rows of
+cells takes seconds; a filter narrows any index to what a person reads)."""
 
 
 def sort_value(record: dict, column: str):
@@ -46,6 +49,14 @@ def record_text(record: dict) -> str:
         record.get("id"), record.get("name"), record.get("live_status"), record.get("model"), record.get("target"),
         " ".join(record.get("intermediate") or []), " ".join(record.get("languages") or []),
         headline_text(record.get("headline")), when(record.get("created")))).lower()
+
+
+def _text_of(record: dict) -> str:
+    """``record_text``, computed once per record (records are replaced when the index changes)."""
+    text = record.get("_text")
+    if text is None:
+        text = record["_text"] = record_text(record)
+    return text
 
 
 def _stamp(path) -> Optional[tuple]:
@@ -105,7 +116,7 @@ class HistoryScreen(Screen):
         from ..follow import experiment_status
 
         worker = get_current_worker()
-        seen = None
+        seen = posted = None
         records: list = []
         error = None
         while not worker.is_cancelled:
@@ -131,16 +142,17 @@ class HistoryScreen(Screen):
                         changed = changed or status != record.get("live_status")
                         record["live_status"] = status
             if changed:
-                self.post_message(ExperimentsListed([dict(r) for r in records], error))
+                # the index changes with every stage a run finishes: post only when the list itself did
+                # (compared here, off the UI thread)
+                if posted is None or (records, error) != posted:
+                    copies = [dict(r) for r in records]
+                    posted = ([dict(r) for r in copies], error)
+                    self.post_message(ExperimentsListed(copies, error))
             time.sleep(REFRESH)
 
     @on(ExperimentsListed)
     def listed(self, message: ExperimentsListed) -> None:
         message.stop()
-        signature = repr((message.records, message.error))
-        if self.loaded and signature == getattr(self, "_signature", None):
-            return
-        self._signature = signature
         self.records = message.records
         self.error = message.error
         self.loaded = True
@@ -148,13 +160,14 @@ class HistoryScreen(Screen):
 
     def visible(self) -> list:
         words = self.query_one("#history-filter", Input).value.lower().split()
-        shown = [r for r in self.records if all(w in record_text(r) for w in words)]
+        shown = [r for r in self.records if all(w in _text_of(r) for w in words)] if words else self.records
         return sorted(shown, key=lambda r: sort_value(r, self.sort_by), reverse=self.descending)
 
     def redraw(self) -> None:
         table = self.query_one("#history-table", DataTable)
         current = self.selected_id()
-        rows = self.visible()
+        matching = self.visible()
+        rows = matching[:SHOWN]
         table.clear()
         for r in rows:
             tasks = " ".join(r.get("intermediate") or []) + " → " + (r.get("target") or "?")
@@ -170,7 +183,9 @@ class HistoryScreen(Screen):
             except Exception:
                 pass
         arrow = "↓" if self.descending else "↑"
-        summary = f"{len(rows)} of {len(self.records)} experiments · sorted by {self.sort_by} {arrow}"
+        summary = f"{len(matching):,} of {len(self.records):,} experiments · sorted by {self.sort_by} {arrow}"
+        if len(matching) > len(rows):
+            summary += f" · showing the first {len(rows):,}: filter (/) or sort (o) to see others"
         if self.marked:
             summary += f" · {len(self.marked)} marked for comparison (c)"
         if self.loaded and not self.records and not self.error:

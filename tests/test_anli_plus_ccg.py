@@ -177,7 +177,7 @@ def test_a_spec_naming_ccg_without_data_says_it_is_licensed(xtui, write_spec, tm
     assert any(s["type"] == "intermediate" and "ccg" in json.dumps(s) for s in stages)
 
 
-CCG_SPEC = """
+CCG_RUN_SPEC = """
 name = "ccg-run"
 model = "tiny"
 seeds = [1]
@@ -206,7 +206,7 @@ def test_ccg_trains_as_an_intermediate_task_with_labels_from_its_data(xtui, writ
     """The worker builds CCG's tagging head from labels.txt (the task registers none) and the
     target continues from its encoder."""
     write_ccg(tmp_path / "data")
-    run = xtui("run", write_spec(CCG_SPEC.format(data=tmp_path / "data")))
+    run = xtui("run", write_spec(CCG_RUN_SPEC.format(data=tmp_path / "data")))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = [json.loads(p.read_text()) for p in (home / "stages").glob("*/result.json")]
     ccg = next(r for r in results if r["type"] == "intermediate")

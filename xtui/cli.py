@@ -256,7 +256,9 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         atomic_write_text(folder / "spec.toml", text)
     targets = spec.target.names()
     planned = [s.labels for s in plan.order() if s.type in ("evaluate", "fewshot")]
-    languages = list(dict.fromkeys(l["language"] for l in planned if l["language"] != "en" or "en" in (spec.target.languages or [])))
+    listed = spec.target.languages if isinstance(spec.target.languages, list) else []  # "all": every task's own
+    # English is evaluated whenever it has test data; it is a target language only when the spec lists it
+    languages = list(dict.fromkeys(l["language"] for l in planned if l["language"] != "en" or "en" in listed))
     experiment = {
         "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
         "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": " ".join(targets),

@@ -23,7 +23,7 @@ demo: setup
 	$(OFFLINE) $(VENV)/bin/xtui run examples/quickstart.toml
 
 test: setup
-	$(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) $(PY) -m pytest -q -p no:cacheprovider
+	$(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) $(PY) -m pytest -q -p no:cacheprovider --durations=10
 
 bench: setup
 	$(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) $(PY) -m benchmarks

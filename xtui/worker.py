@@ -554,17 +554,10 @@ class Worker:
             language = stage["language"]
             if stage.get("mixture"):
                 features, selection = self.mixture_data(stage, kind, members, eval_batch)
-                if accelerator.num_processes > 1:
-                    # one task per batch: in a step, each process's batch uses one head and leaves the others
-                    # without gradients, which DistributedDataParallel must be told about
-                    from accelerate.utils import DistributedDataParallelKwargs
-
-                    accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
+                # (stages run one process each: several processes per stage would need DDP told that each
+                # step leaves the other tasks' heads without gradients, find_unused_parameters=True)
                 train_started = time.perf_counter()
-                try:
-                    result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
-                finally:
-                    accelerator.ddp_handler = None
+                result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
                 timing["train"] = time.perf_counter() - train_started
                 result["selection"] = result["train"].pop("selection")
                 if "validation" in result["train"]:

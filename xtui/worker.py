@@ -552,33 +552,30 @@ class Worker:
             result: dict = {}
             eval_batch = stage.get("eval_batch_size") or stage.get("training", {}).get("eval_batch_size", 64)
             language = stage["language"]
-            if stage.get("mixture"):
-                features, selection = self.mixture_data(stage, kind, members, eval_batch)
-                # (stages run one process each: several processes per stage would need DDP told that each
-                # step leaves the other tasks' heads without gradients, find_unused_parameters=True)
+            if stage["type"] in ("intermediate", "target"):
+                if stage.get("mixture"):
+                    # (stages run one process each: several processes per stage would need DDP told that each
+                    # step leaves the other tasks' heads without gradients, find_unused_parameters=True)
+                    features, selection = self.mixture_data(stage, kind, members, eval_batch)
+                else:
+                    features = self.load_features(stage, kind, language, task.train_split)
+                    selection = None
+                    if "validation" in stage["data"]:
+                        valid_examples = self.load_examples(stage, language, task.validation_split)
+                        valid_features = self.load_features(stage, kind, language, task.validation_split)
+                        selection = (lambda m: self.evaluate(m, kind, valid_features, valid_examples, eval_batch), task.metric)
                 train_started = time.perf_counter()
                 result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
                 timing["train"] = time.perf_counter() - train_started
                 result["selection"] = result["train"].pop("selection")
                 if "validation" in result["train"]:
                     result["validation"] = result["train"].pop("validation")
-                result["mixture"] = {"tasks": kind.names, "sizes": kind.sizes, "weights": kind.weights,
-                                     "sampling": kind.sampling,
-                                     "temperature": kind.temperature if kind.sampling == "temperature" else None,
-                                     "batches_per_task": _padded(result["train"].pop("batches_per_task", []), len(kind.names))}
-            elif stage["type"] in ("intermediate", "target"):
-                features = self.load_features(stage, kind, language, task.train_split)
-                selection = None
-                if "validation" in stage["data"]:
-                    valid_examples = self.load_examples(stage, language, task.validation_split)
-                    valid_features = self.load_features(stage, kind, language, task.validation_split)
-                    selection = (lambda m: self.evaluate(m, kind, valid_features, valid_examples, eval_batch), task.metric)
-                train_started = time.perf_counter()
-                result["train"] = self.train_with_batch_search(stage, model, kind, features, events, selection, stage_dir)
-                timing["train"] = time.perf_counter() - train_started
-                result["selection"] = result["train"].pop("selection")
-                if "validation" in result["train"]:
-                    result["validation"] = result["train"].pop("validation")
+                if stage.get("mixture"):
+                    result["mixture"] = {"tasks": kind.names, "sizes": kind.sizes, "weights": kind.weights,
+                                         "sampling": kind.sampling,
+                                         "temperature": kind.temperature if kind.sampling == "temperature" else None,
+                                         "batches_per_task": _padded(result["train"].pop("batches_per_task", []),
+                                                                     len(kind.names))}
             elif stage["type"] == "fewshot":
                 pool_split = stage["shot_pool"]["split"]
                 pool = self.load_examples(stage, language, pool_split)

@@ -24,6 +24,19 @@ BASELINE = "20231114-221320-baseline-aaaa"
 HIGHER = "20231115-080000-higher-lr-bbbb"
 
 
+def _measuring(table: DataTable) -> bool:
+    """Whether the table still has cells to measure (DataTable internals, Textual 8; absent: assume not)."""
+    return bool(getattr(table, "_require_update_dimensions", False) or getattr(table, "_updated_cells", None))
+
+
+def _repaint(table: DataTable) -> None:
+    """Drop the table's render caches (rows cached at its headers' widths) and lay it out again."""
+    clear = getattr(table, "_clear_caches", None)
+    if clear is not None:
+        clear()
+    table.refresh(layout=True)
+
+
 async def _still(pilot, timeout: float = 10.0) -> None:
     """Freeze what moves (cursor blink), then wait until the screen stops changing.
 
@@ -37,7 +50,7 @@ async def _still(pilot, timeout: float = 10.0) -> None:
     while same < 3 and time.monotonic() < deadline:
         await pilot.pause(0.15)
         # a DataTable measures new cells when its queue is idle: on a loaded machine, later than a fixed pause
-        pending = any(t._require_update_dimensions or t._updated_cells for t in pilot.app.screen.query(DataTable))
+        pending = any(_measuring(t) for t in pilot.app.screen.query(DataTable))
         text = screen_text(pilot.app)
         same = same + 1 if text == seen and not pending else 0
         seen = text
@@ -49,9 +62,7 @@ async def _experiment_ready(pilot) -> None:
     await wait_for(pilot, lambda: view.updates > 0 and view.query_one(ResultsView).tables, what="results")
     await _still(pilot)
     # rows painted at the header's widths can linger in the table's render caches (CI: "targe" for "target")
-    table = view.query_one("#stage-table", DataTable)
-    table._clear_caches()
-    table.refresh(layout=True)
+    _repaint(view.query_one("#stage-table", DataTable))
     await _still(pilot)
 
 
@@ -115,8 +126,7 @@ def test_compare(snap_compare, store, two_experiments, size):
         await wait_for(pilot, lambda: shared.columns["task"].content_width >= len("demo_sentiment"), what="column widths")
         # The table can still paint rows cached at the header's widths ("demo" for "demo_sentiment": seen on CI,
         # and here whenever the compose snapshot ran first in the same process): repaint from scratch.
-        shared._clear_caches()
-        shared.refresh(layout=True)
+        _repaint(shared)
         await _still(pilot)
 
     assert snap_compare(make_app(store, start="history"), terminal_size=size, run_before=ready)

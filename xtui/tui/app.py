@@ -20,8 +20,19 @@ from .compose import ComposeScreen
 from .dashboard import DashboardScreen
 from .experiment_screen import ExperimentScreen
 from .history import HistoryScreen
-from .messages import CompareExperiments, LaunchFinished, OpenExperiment, StopFinished, WatchExperiment
+from .messages import CompareExperiments, LaunchFinished, OpenExperiment, RunningFound, StopFinished, WatchExperiment
 from .plugins_view import PluginsScreen
+
+FIND_RUNNING = 1.0
+"""Seconds between looks for an experiment started elsewhere (a stat of the index file when nothing changed)."""
+
+
+def running_in_index(store) -> list:
+    """Ids of the index's experiments that are running (their supervisor alive), oldest first."""
+    from ..follow import experiment_status
+
+    records = [r for r in store.experiments() if r.get("status") == "running" and experiment_status(r) == "running"]
+    return [r["id"] for r in sorted(records, key=lambda r: r.get("created") or 0)]
 
 
 class XtuiApp(App):
@@ -45,6 +56,9 @@ class XtuiApp(App):
         self.registry = registry or load_plugins()
         self.start = start
         self.watching: Optional[str] = watch
+        self.watch_chosen = bool(watch)
+        """Whether the watched experiment was chosen (launched here, `w`): else the Live screen moves on to the
+        next experiment that starts elsewhere once the watched one has ended."""
         self.launched: dict = {}
         self.opened: list = [watch] if watch else []
         self.stopping = False
@@ -53,26 +67,74 @@ class XtuiApp(App):
         mode = self.start or self._start_mode()
         self.switch_mode(mode)
         self.set_interval(2.0, self._reap)
+        self._find_running()
         for plugin in self.registry.failed:
             self.notify(f"plugin {plugin.name} ({plugin.distribution} {plugin.version}) failed: {plugin.error}",
                         severity="error", timeout=10)
 
     def _start_mode(self) -> str:
         """Reopened while an experiment runs: watch it again. Otherwise the history, or compose on first use."""
-        from ..follow import experiment_status
-
         try:
             records = self.store.experiments()
+            running = running_in_index(self.store)
         except Exception:
             return "history"
         if self.watching:
             return "live"
-        running = [r for r in records if r.get("status") == "running" and experiment_status(r) == "running"]
         if running:
-            self.watching = running[-1]["id"]
+            self.watching = running[-1]
             self.opened.append(self.watching)
             return "live"
         return "history" if records else "compose"
+
+    # -- experiments started elsewhere -------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="find-running")
+    def _find_running(self) -> None:
+        """Look for a running experiment to follow whenever there is none (or the followed one has ended).
+
+        `xtui run` records an experiment in the index as it starts and again as it ends, so the
+        index is read only when its file changed since the last look.
+        """
+        import time
+
+        from textual.worker import get_current_worker
+
+        from ..follow import experiment_status
+        from .history import index_stamp
+
+        worker = get_current_worker()
+        looked = None
+        while not worker.is_cancelled:
+            watching = self.watching
+            record = self.store.read_experiment(watching) if watching else None
+            free = watching is None or (not self.watch_chosen and (record is None or experiment_status(record) != "running"))
+            if free:
+                stamp = index_stamp(self.store.index_path)
+                if stamp != looked:
+                    looked = stamp
+                    try:
+                        running = [r for r in running_in_index(self.store) if r != watching]
+                    except Exception:  # a damaged index is the history's to tell
+                        running = []
+                    if running:
+                        self.post_message(RunningFound(running[-1]))
+            else:
+                looked = None  # once free again, look at once
+            time.sleep(FIND_RUNNING)
+
+    @on(RunningFound)
+    def running_found(self, message: RunningFound) -> None:
+        if (self.watching and self.watch_chosen) or message.experiment_id == self.watching:
+            return
+        ended = self.watching
+        self.watching = message.experiment_id
+        if message.experiment_id not in self.opened:
+            self.opened.append(message.experiment_id)
+        if self.current_mode == "live" and isinstance(self.screen, DashboardScreen) and self.screen.is_mounted:
+            self.screen.watch_experiment(message.experiment_id)
+        where = "" if self.current_mode == "live" else " (F3)"
+        self.notify(f"following {message.experiment_id}, started elsewhere, live{where}"
+                    + (f"; {ended} has ended (history: F4)" if ended else ""))
 
     # -- navigation ------------------------------------------------------------------------------------
     def action_mode(self, mode: str) -> None:
@@ -83,6 +145,7 @@ class XtuiApp(App):
     @on(WatchExperiment)
     def watch_experiment(self, message: WatchExperiment) -> None:
         self.watching = message.experiment_id
+        self.watch_chosen = True
         if message.experiment_id not in self.opened:
             self.opened.append(message.experiment_id)
         if self.current_mode == "live" and isinstance(self.screen, DashboardScreen) and self.screen.is_mounted:

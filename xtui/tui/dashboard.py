@@ -1,4 +1,5 @@
-"""The live dashboard: the experiment being watched (launched here, or found running)."""
+"""The live dashboard: the experiment being watched (launched here, chosen in the history, or found running,
+whoever started it: the app looks for one whenever nothing is followed)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from textual.widgets import Footer, Static
 from .mode_bar import ModeBar
 from .experiment_view import ExperimentView
 
-EMPTY = ("Nothing is being watched.\n\n"
-         "Compose and launch an experiment (F2), or open one from the history (F4) and press w to watch it here.\n"
-         "Experiments started with `xtui run` or `xtui run --detach` elsewhere show up in the history and here.")
+EMPTY = ("Nothing is being watched: no experiment is running.\n\n"
+         "An experiment shows up here as it starts, launched here (F2) or with `xtui run` / `xtui run --detach`\n"
+         "anywhere else. To look at a finished one, open it from the history (F4), or press w there to watch it here.")
 
 
 class DashboardScreen(Screen):

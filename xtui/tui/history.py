@@ -59,7 +59,7 @@ def _text_of(record: dict) -> str:
     return text
 
 
-def _stamp(path) -> Optional[tuple]:
+def index_stamp(path) -> Optional[tuple]:
     """What changes whenever the index file is rewritten (it is replaced atomically)."""
     try:
         stat = path.stat()
@@ -120,7 +120,7 @@ class HistoryScreen(Screen):
         records: list = []
         error = None
         while not worker.is_cancelled:
-            stamp = _stamp(self.app.store.index_path)
+            stamp = index_stamp(self.app.store.index_path)
             if stamp is None or stamp != seen or error:
                 try:
                     records = self.app.store.experiments()

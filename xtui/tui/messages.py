@@ -77,6 +77,17 @@ class WatchExperiment(Message):
         self.experiment_id = experiment_id
 
 
+class RunningFound(Message):
+    """An experiment started elsewhere (``xtui run`` in another terminal, another app) is running."""
+
+    def __init__(self, experiment_id: str) -> None:
+        super().__init__()
+        self.experiment_id = experiment_id
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunningFound)
+
+
 class OpenExperiment(Message):
     """Open an experiment's detail view (spec, stages, results)."""
 

@@ -16,8 +16,9 @@ def render_summary(tables: list, running: bool = False):
     parts = []
     for table in tables:
         title, header, body = table_lines(table)
-        rich_table = Table(title=title, title_justify="left", expand=False, padding=(0, 1), box=None, show_edge=False,
-                           header_style="bold")
+        # the title is a line of its own: as the table's title it wraps to the table's width (one language: narrow)
+        parts.append(Text(title, style="italic"))
+        rich_table = Table(expand=False, padding=(0, 1), box=None, show_edge=False, header_style="bold")
         for index, name in enumerate(header):
             rich_table.add_column(name, justify="left" if index == 0 else "right", no_wrap=True)
         for row in body:

@@ -96,3 +96,20 @@ def test_the_app_in_a_real_terminal(pane, store, home):
     while pane.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pane.alive(), "ctrl+q with nothing running quits at once"
+
+
+def test_keys_typed_fast_after_backspaces_are_not_lost(pane, home):
+    """A terminal hands over a burst of keys at once: each one lands, in order (it lost `3` of `1e-3`)."""
+    env = {"XTUI_HOME": str(home), "TZ": "UTC", "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+    command = " ".join(f"{k}={v}" for k, v in env.items()) + f" {XTUI}"
+    pane.run("-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "120", "-y", "36", "env " + command)
+    pane.wait("Plan", "to run", "my-experiment")  # no experiments: the app opens on compose
+    pane.keys("Tab")  # the name field
+    pane.keys("End")
+    for attempt in range(4):
+        typed = f"lr-1e-{attempt + 3}"
+        # one send-keys: the keys arrive in one read, as when typed fast or on a loaded machine
+        pane.keys(*["BSpace"] * 16, *typed)
+        text = pane.wait(f"name          {typed} ", timeout=10)
+        assert f"name          {typed} " in text
+    pane.keys("C-q")

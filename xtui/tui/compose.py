@@ -27,6 +27,7 @@ from textual.widgets.selection_list import Selection
 
 from .mode_bar import ModeBar
 from .messages import PlanChecked
+from .text_field import TextField
 
 MAIN_FIELDS = {"intermediate": ("tasks",), "target": ("task", "languages", "tasks", "per_task"),
                "fewshot": ("shots", "shot_sets", "steps")}
@@ -94,7 +95,7 @@ class HyperParameters(Vertical):
             else:
                 with Horizontal(classes="row"):
                     yield Label(name, classes="field-label")
-                    yield Input("", placeholder=f"default {default_text(info.default)}", id=widget_id, classes="field")
+                    yield TextField("", placeholder=f"default {default_text(info.default)}", id=widget_id, classes="field")
 
     def on_mount(self) -> None:
         self.screen.hyper_parameters_mounted()
@@ -137,24 +138,24 @@ class ComposeScreen(Screen):
                 yield Static("[b]Experiment[/b]", classes="section-title")
                 with Horizontal(classes="row"):
                     yield Label("name", classes="field-label")
-                    yield Input("my-experiment", id="f-name", classes="field", compact=True)
+                    yield TextField("my-experiment", id="f-name", classes="field", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("model", classes="field-label")
                     yield Select([(p, p) for p in presets], value="minilm" if "minilm" in presets else presets[0],
                                  allow_blank=False, id="f-model-preset", classes="field-half", compact=True)
-                    yield Input("", placeholder="or a Hub id / folder", id="f-model", classes="field-half", compact=True)
+                    yield TextField("", placeholder="or a Hub id / folder", id="f-model", classes="field-half", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("seeds", classes="field-label")
-                    yield Input("1", placeholder="1, 2, 3", id="f-seeds", classes="field", compact=True)
+                    yield TextField("1", placeholder="1, 2, 3", id="f-seeds", classes="field", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("data_dir", classes="field-label")
-                    yield Input("", placeholder="unset: $XTUI_DATA_DIR, else the Hub", id="f-data_dir", classes="field", compact=True)
+                    yield TextField("", placeholder="unset: $XTUI_DATA_DIR, else the Hub", id="f-data_dir", classes="field", compact=True)
                 yield Static("[b]Intermediate tasks[/b] (English; none = baseline)", classes="section-title")
                 yield SelectionList(*[Selection(name, name, name == "none") for name in intermediates],
                                     id="f-intermediate-tasks", classes="pick")
                 with Horizontal(classes="row"):
                     yield Label("mixtures", classes="field-label")
-                    yield Input("", placeholder="e.g. anli+mnli, qqp+sst2", id="f-intermediate-mixtures", classes="field", compact=True)
+                    yield TextField("", placeholder="e.g. anli+mnli, qqp+sst2", id="f-intermediate-mixtures", classes="field", compact=True)
                 yield Static("[b]Target task[/b]", classes="section-title")
                 with Horizontal(classes="row"):
                     yield Label("task", classes="field-label")
@@ -169,13 +170,13 @@ class ComposeScreen(Screen):
                 yield Static("[b]Few-shot[/b]", classes="section-title")
                 with Horizontal(classes="row"):
                     yield Label("shots K", classes="field-label")
-                    yield Input("0, 4", placeholder="0, 5, 10 (0 = zero-shot)", id="f-fewshot-shots", classes="field", compact=True)
+                    yield TextField("0, 4", placeholder="0, 5, 10 (0 = zero-shot)", id="f-fewshot-shots", classes="field", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("shot sets", classes="field-label")
-                    yield Input("", placeholder=self._default("fewshot", "shot_sets"), id="f-fewshot-shot_sets", classes="field", compact=True)
+                    yield TextField("", placeholder=self._default("fewshot", "shot_sets"), id="f-fewshot-shot_sets", classes="field", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("steps", classes="field-label")
-                    yield Input("", placeholder=self._default("fewshot", "steps"), id="f-fewshot-steps", classes="field", compact=True)
+                    yield TextField("", placeholder=self._default("fewshot", "steps"), id="f-fewshot-steps", classes="field", compact=True)
                 for section, model in spec_sections().items():
                     names = [n for n in model.model_fields if n not in MAIN_FIELDS.get(section, ())]
                     if not names:

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from .mode_bar import ModeBar
 from .formatting import duration, headline_text, status_text, when
 from .messages import CompareExperiments, ExperimentsListed, OpenExperiment, WatchExperiment
+from .text_field import TextField
 
 COLUMNS = (("mark", " "), ("status", "status"), ("name", "name"), ("headline", "headline"), ("tasks", "tasks"),
            ("languages", "languages"), ("shots", "K"), ("model", "model"), ("started", "started"),
@@ -92,7 +93,7 @@ class HistoryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield ModeBar()
-        yield Input(placeholder="filter: name, task, language, model, status… (/)", id="history-filter")
+        yield TextField(placeholder="filter: name, task, language, model, status… (/)", id="history-filter")
         yield Static("", id="history-summary")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield Footer()

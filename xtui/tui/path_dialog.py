@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
+from .text_field import TextField
+
 
 class PathDialog(ModalScreen):
     """Dismisses with (path, format) or None."""
@@ -29,7 +31,7 @@ class PathDialog(ModalScreen):
 
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="dialog-title")
-            yield Input(self.default, placeholder="path", id="path-input",
+            yield TextField(self.default, placeholder="path", id="path-input",
                         suggester=SuggestFromList(self.suggestions) if self.suggestions else None)
             if self.formats:
                 with RadioSet(id="format"):

@@ -169,3 +169,61 @@ async def test_mixtures_plan_and_several_targets_are_kept_as_written(store):
         kept = screen.spec_data()
         assert parse_spec(kept).target.model_dump() == parse_spec(several).target.model_dump()
         assert screen.plan_summary["stages"] == len(build_plan(parse_spec(several), registry).stages)
+
+
+async def test_saving_after_loading_asks_before_overwriting_and_proposes_the_experiment_name(store, tmp_path):
+    import shutil
+
+    from xtui.tui.choice_dialog import ChoiceDialog
+    from xtui.tui.path_dialog import PathDialog
+
+    loaded = tmp_path / "specs" / "grid.toml"
+    loaded.parent.mkdir()
+    shutil.copy(REPO / "examples" / "quickstart.toml", loaded)
+    original = loaded.read_text()
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert screen.load_from(loaded)
+        await settle(pilot, screen)
+        await fill(pilot, screen, "f-fewshot-shot_sets", "2")
+        await settle(pilot, screen)
+        # the proposal is named after the experiment, beside the loaded file
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        assert app.screen.query_one("#path-input", Input).value == str(loaded.parent / "quickstart.toml")
+        # saving over the loaded file asks first; declining leaves it as it was and asks for another name
+        app.screen.query_one("#path-input", Input).value = str(loaded)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="the overwrite question")
+        assert str(loaded) in str(app.screen.query_one("#dialog-body", Static).render())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog), what="the path dialog again")
+        assert loaded.read_text() == original
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert loaded.read_text() == original
+        # a new name is written without a question
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen and (loaded.parent / "quickstart.toml").exists(),
+                       what="saved under the proposed name")
+        assert tomllib.loads((loaded.parent / "quickstart.toml").read_text())["fewshot"]["shot_sets"] == 2
+        # ... and saving again to the file this form wrote does not ask either
+        await fill(pilot, screen, "f-fewshot-shot_sets", "3")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        assert app.screen.query_one("#path-input", Input).value == str(loaded.parent / "quickstart.toml")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen and tomllib.loads(
+            (loaded.parent / "quickstart.toml").read_text())["fewshot"]["shot_sets"] == 3, what="saved again")
+        # overwriting the loaded file, once confirmed
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        app.screen.query_one("#path-input", Input).value = str(loaded)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is screen and loaded.read_text() != original, what="overwritten")
+        assert tomllib.loads(loaded.read_text())["fewshot"]["shot_sets"] == 3

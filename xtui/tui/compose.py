@@ -118,6 +118,8 @@ class ComposeScreen(Screen):
         self.plan_error: Optional[str] = None
         self.extra: dict = {}
         self.saved_path: Optional[str] = None
+        """The file this form last wrote (saving there again asks nothing)."""
+        self.loaded_path: Optional[str] = None
         self._loading = False
         self._pending: dict = {}
         """Values for fields that are not mounted yet (widget id -> value)."""
@@ -504,19 +506,44 @@ class ComposeScreen(Screen):
             self.notify(str(error), severity="error")
             return None
 
-    def action_save(self) -> None:
+    def action_save(self, proposal: Optional[str] = None) -> None:
         from .path_dialog import PathDialog
 
         text = self._spec_text()
         if text is None:
             return
-        default = self.saved_path or f"{self._text('f-name') or 'experiment'}.toml"
+        if proposal is None:
+            # A file this form wrote is proposed again; otherwise a name from the experiment's, beside the
+            # loaded spec (never the loaded file itself: it has its author's comments and layout).
+            name = f"{self._text('f-name') or 'experiment'}.toml"
+            folder = Path(self.loaded_path).parent if self.loaded_path else None
+            proposal = self.saved_path or str(folder / name if folder else name)
 
         def chosen(answer) -> None:
             if answer:
-                self.save_to(Path(answer[0]), text)
+                self.save_asking(Path(answer[0]), text)
 
-        self.app.push_screen(PathDialog("Save the spec as", default), chosen)
+        self.app.push_screen(PathDialog("Save the spec as", proposal), chosen)
+
+    def save_asking(self, path: Path, text: Optional[str] = None) -> None:
+        """Save, asking first when that would replace a file this form did not write."""
+        from .choice_dialog import ChoiceDialog
+
+        if not path.exists() or (self.saved_path and Path(self.saved_path).resolve() == path.resolve()):
+            self.save_to(path, text)
+            return
+        loaded = self.loaded_path and Path(self.loaded_path).resolve() == path.resolve()
+        body = (f"{path} exists" + (", and is the spec loaded into this form" if loaded else "") +
+                ". Overwrite it with the form's spec? Its comments and layout would be lost.")
+
+        def answered(answer) -> None:
+            if answer == "overwrite":
+                self.save_to(path, text)
+            elif answer == "rename":
+                self.action_save(str(path))
+
+        self.app.push_screen(ChoiceDialog("Overwrite the file?", body,
+                                          [("overwrite", "Overwrite", "y"), ("rename", "Another name", "n")]), answered)
 
     def save_to(self, path: Path, text: Optional[str] = None) -> bool:
         from ..files import atomic_write_text
@@ -555,7 +582,8 @@ class ComposeScreen(Screen):
             self.notify(f"{path}: cannot read spec ({error})", severity="error")
             return False
         self.load_data(data)
-        self.saved_path = str(path)
+        self.loaded_path = str(path)
+        self.saved_path = None
         self.query_one("#saved-path", Static).update(f"[dim]loaded {path}[/dim]")
         return True
 

@@ -227,3 +227,37 @@ async def test_saving_after_loading_asks_before_overwriting_and_proposes_the_exp
         await pilot.press("y")
         await wait_for(pilot, lambda: app.screen is screen and loaded.read_text() != original, what="overwritten")
         assert tomllib.loads(loaded.read_text())["fewshot"]["shot_sets"] == 3
+
+
+async def test_every_hyper_parameter_shows_whole_when_focused_at_120x36(store):
+    """Tabbing to a field scrolls it into view: all of it, not clipped by its section (temperature was)."""
+    from textual.widgets import Collapsible
+
+    from xtui.tui.compose import HyperParameters
+
+    def whole(field) -> bool:
+        """What the compositor draws of the field (its region within every ancestor's clip) is all of it."""
+        geometry = app.screen.find_widget(field)
+        return geometry.region.height > 0 and geometry.region.intersection(geometry.clip) == geometry.region
+
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.animation_level = "none"  # scrolls land at once
+        screen = app.screen
+        await settle(pilot, screen)
+        for section in ("intermediate", "target", "fewshot", "run"):
+            collapsible = screen.query_one(f"#hp-{section}", Collapsible)
+            collapsible.collapsed = False
+            await wait_for(pilot, lambda: screen.query(f"#hp-fields-{section}"), what=f"the {section} fields")
+            await pilot.pause(0.3)
+            fields = [w for w in screen.query_one(f"#hp-fields-{section}", HyperParameters).query("Input, Checkbox")]
+            assert fields and (section != "intermediate" or fields[-1].id == "f-intermediate-temperature")
+            for field in fields:
+                field.focus()
+                try:
+                    await wait_for(pilot, lambda: whole(field), timeout=5)
+                except AssertionError:
+                    geometry = screen.find_widget(field)
+                    raise AssertionError(f"{field.id} at {geometry.region} is clipped to {geometry.clip}") from None
+            collapsible.collapsed = True
+            await pilot.pause(0.3)

@@ -82,6 +82,9 @@ def default_text(value) -> str:
 class HyperParameters(Vertical):
     """One section's hyper-parameter fields, each with its default as the placeholder."""
 
+    # A Vertical is 1fr high: inside the collapsible (auto height) that cut its last fields off.
+    DEFAULT_CSS = "HyperParameters { height: auto; }"
+
     def __init__(self, section: str, model, names: list) -> None:
         super().__init__(id=f"hp-fields-{section}")
         self.section, self.model, self.names = section, model, names
@@ -98,6 +101,10 @@ class HyperParameters(Vertical):
                     yield TextField("", placeholder=f"default {default_text(info.default)}", id=widget_id, classes="field")
 
     def on_mount(self) -> None:
+        # labels as wide as the section's longest name: "gradient_accumulation" wrapped at the form's 14
+        width = max(len(name) for name in self.names) + 1
+        for label in self.query(".field-label"):
+            label.styles.width = max(width, 14)
         self.screen.hyper_parameters_mounted()
 
 

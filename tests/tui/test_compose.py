@@ -261,3 +261,32 @@ async def test_every_hyper_parameter_shows_whole_when_focused_at_120x36(store):
                     raise AssertionError(f"{field.id} at {geometry.region} is clipped to {geometry.clip}") from None
             collapsible.collapsed = True
             await pilot.pause(0.3)
+
+
+async def test_the_plan_preview_follows_runs_that_finish_while_the_form_stays_as_it_is(store):
+    """A run ends (here or elsewhere): the plan counts its stages as done without any field being edited."""
+    from xtui.files import atomic_write_json
+
+    from .fake_runs import T0, write_experiment
+
+    registry = load_plugins()
+    app = make_app(store, start="compose")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        assert screen.plan_summary["done"] == 0
+        plan = build_plan(parse_spec(screen.spec_data()), registry)
+        stages = plan.order()
+        # an experiment finishes its first stage and records itself in the index, as `xtui run` does at its end
+        atomic_write_json(store.stage_dir(stages[0].hash) / "result.json", {"hash": stages[0].hash, "status": "done"})
+        write_experiment(store, "20231114-221320-baseline-aaaa", name="baseline", created=T0)
+        await wait_for(pilot, lambda: screen.plan_summary and screen.plan_summary["done"] == 1, timeout=10,
+                       what="the plan counting the finished stage")
+        assert "1 already done" in summary(screen)
+        # away on another screen while the next one finishes: coming back shows it
+        await pilot.press("f4")
+        atomic_write_json(store.stage_dir(stages[1].hash) / "result.json", {"hash": stages[1].hash, "status": "done"})
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: screen.plan_summary and screen.plan_summary["done"] == 2, timeout=10,
+                       what="the plan counting both on return")
+        assert "2 already done" in summary(screen)

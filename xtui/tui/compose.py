@@ -35,6 +35,8 @@ KEPT_AS_WRITTEN = ("tasks", "per_task")
 """Target fields the form has no widgets for (several targets): a loaded spec keeps them as written."""
 TOP_FIELDS = ("name", "model", "seeds", "data_dir", "description")
 DEBOUNCE = 0.35
+INDEX_POLL = 1.5
+"""Seconds between looks at the index: an experiment that ends rewrites it, and the plan counts its stages as done."""
 
 
 def spec_sections() -> dict:
@@ -209,9 +211,30 @@ class ComposeScreen(Screen):
         return f"default {default_text(info.default)}"
 
     def on_mount(self) -> None:
+        from .history import index_stamp
+
         self.sub_title = "compose"
         self._fill_languages(select=None)
+        self._index_seen = index_stamp(self.app.store.index_path)
+        self.set_interval(INDEX_POLL, self._index_changed)
         self.schedule_check()
+
+    def on_screen_resume(self) -> None:
+        # back from watching a run: stages may have finished since the plan was checked
+        from .history import index_stamp
+
+        self._index_seen = index_stamp(self.app.store.index_path)
+        self.schedule_check()
+
+    def _index_changed(self) -> None:
+        from .history import index_stamp
+
+        if not self.is_current:
+            return  # checked again on return
+        stamp = index_stamp(self.app.store.index_path)
+        if stamp != self._index_seen:
+            self._index_seen = stamp
+            self.schedule_check()
 
     # -- the target's languages -----------------------------------------------------------------------
     def _fill_languages(self, select: Optional[list]) -> None:

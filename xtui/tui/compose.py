@@ -28,6 +28,8 @@ from textual.widgets.selection_list import Selection
 from .mode_bar import ModeBar
 from .messages import PlanChecked
 from .text_field import TextField
+from .tick_box import TickBox
+from .tick_list import TickList
 
 MAIN_FIELDS = {"intermediate": ("tasks",), "target": ("task", "languages", "tasks", "per_task"),
                "fewshot": ("shots", "shot_sets", "steps")}
@@ -96,7 +98,7 @@ class HyperParameters(Vertical):
             info = self.model.model_fields[name]
             widget_id = f"f-{self.section}-{name}"
             if field_kind(info.annotation) == "bool":
-                yield Checkbox(name, bool(info.default), id=widget_id, compact=True)
+                yield TickBox(name, bool(info.default), id=widget_id, compact=True)
             else:
                 with Horizontal(classes="row"):
                     yield Label(name, classes="field-label")
@@ -162,7 +164,7 @@ class ComposeScreen(Screen):
                     yield Label("data_dir", classes="field-label")
                     yield TextField("", placeholder="unset: $XTUI_DATA_DIR, else the Hub", id="f-data_dir", classes="field", compact=True)
                 yield Static("[b]Intermediate tasks[/b] (English; none = baseline)", classes="section-title")
-                yield SelectionList(*[Selection(name, name, name == "none") for name in intermediates],
+                yield TickList(*[Selection(name, name, name == "none") for name in intermediates],
                                     id="f-intermediate-tasks", classes="pick")
                 with Horizontal(classes="row"):
                     yield Label("mixtures", classes="field-label")
@@ -177,7 +179,7 @@ class ComposeScreen(Screen):
                     yield Button("all", id="languages-all", classes="small", compact=True)
                     yield Button("none", id="languages-none", classes="small", compact=True)
                     yield Static("", id="languages-count")
-                yield SelectionList(id="f-target-languages", classes="pick")
+                yield TickList(id="f-target-languages", classes="pick")
                 yield Static("[b]Few-shot[/b]", classes="section-title")
                 with Horizontal(classes="row"):
                     yield Label("shots K", classes="field-label")

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from .text_field import TextField
+from .tick_radio import TickRadio
 
 
 class PathDialog(ModalScreen):
@@ -36,7 +37,7 @@ class PathDialog(ModalScreen):
             if self.formats:
                 with RadioSet(id="format"):
                     for index, name in enumerate(self.formats):
-                        yield RadioButton(name, value=index == 0, id=f"format-{name}")
+                        yield TickRadio(name, value=index == 0, id=f"format-{name}")
             if self.suggestions:
                 yield Label("[dim]" + "  ".join(self.suggestions[:6]) + "[/dim]", id="dialog-hint")
             with Horizontal(id="dialog-buttons"):

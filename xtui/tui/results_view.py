@@ -12,6 +12,9 @@ from textual.widgets import DataTable, Static
 from .fewshot_curve import FewshotCurve
 from .heat_map import HeatMap
 
+CURVE_MIN = 40
+"""Columns the few-shot curve needs beside the heat map; with less the curve goes below it."""
+
 
 class ResultsView(Vertical):
     BINDINGS = [
@@ -33,9 +36,20 @@ class ResultsView(Vertical):
             yield HeatMap(id="heat-map")
             yield FewshotCurve(id="fewshot-curve")
 
+    def on_mount(self) -> None:
+        self.watch(self.query_one(HeatMap), "virtual_size", lambda _: self._place(), init=False)
+
     def on_resize(self) -> None:
-        # Narrow terminals stack the heat map above the curve instead of beside it.
-        self.set_class(self.size.width < 110, "-narrow")
+        self._place()
+
+    def _place(self) -> None:
+        """The heat map as wide as its columns and the curve beside it in the rest, or, when the curve would
+        have less than CURVE_MIN, the curve below (halves of the width cut the heat map's last column off)."""
+        heat = self.query_one(HeatMap)
+        needed = heat.virtual_size.width + heat.styles.scrollbar_size_vertical
+        beside = heat.virtual_size.width > 0 and self.size.width >= needed + CURVE_MIN
+        self.set_class(not beside, "-narrow")
+        heat.styles.width = needed if beside else "1fr"
 
     def show(self, tables: list, experiment: dict, rows: list) -> None:
         current = self.tables[self.index] if self.tables and self.index < len(self.tables) else None

@@ -1,0 +1,124 @@
+"""The results tab: the heat map shows its columns whole beside (or above) the few-shot curve, and the curve
+draws each K's spread over shot sets on an axis that does not magnify noise."""
+
+from __future__ import annotations
+
+import pytest
+
+from xtui.tui.experiment_view import ExperimentView
+from xtui.tui.fewshot_curve import FewshotCurve
+from xtui.tui.heat_map import HeatMap
+from xtui.tui.results_view import ResultsView
+
+from .conftest import make_app, wait_for
+
+BASELINE = "20231114-221320-baseline-aaaa"
+
+
+async def open_results(pilot) -> ResultsView:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.screen.query(ExperimentView))
+    view = app.screen.query_one(ExperimentView)
+    results = view.query_one(ResultsView)
+    await wait_for(pilot, lambda: view.updates > 0 and results.tables, what="results")
+    await pilot.press("2")
+    await pilot.pause(0.3)
+    return results
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 36), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_heat_map_shows_every_column_whole_and_the_curve_beside_or_below(store, two_experiments, size):
+    app = make_app(store, start="live", watch=BASELINE)
+    async with app.run_test(size=size) as pilot:
+        results = await open_results(pilot)
+        for _ in range(len(results.tables)):
+            heat = results.query_one(HeatMap)
+            curve = results.query_one(FewshotCurve)
+            await wait_for(pilot, lambda: heat.virtual_size.width > 0, what="the heat map measured")
+            await pilot.pause(0.2)
+            assert not heat.region.overlaps(curve.region)
+            # every column fits: nothing to scroll sideways, nothing hidden under the curve
+            assert heat.scrollable_content_region.width >= heat.virtual_size.width, (
+                f"{size}: the heat map is {heat.scrollable_content_region.width} wide for "
+                f"{heat.virtual_size.width} of columns")
+            assert curve.region.width >= 30 and curve.region.height >= 8, curve.region
+            await pilot.press("right_square_bracket")
+
+
+def k_tables(values_by_k: dict) -> list:
+    """Summary tables of one task and intermediate `none`, language de: K -> list of shot-set scores (0-1)."""
+    import statistics
+
+    tables = []
+    for shots, values in sorted(values_by_k.items()):
+        mean = statistics.fmean(values)
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        tables.append({"task": "demo_sentiment", "metric": "accuracy", "shots": shots, "languages": ["de"],
+                       "intermediates": ["none"], "cells": {"none": {"de": (mean, std), "avg": (mean, std)}}})
+    return tables
+
+
+def axis_labels(text: str) -> list:
+    """The numbers on the curve's y axis, as drawn (a label left of ┤)."""
+    import re
+
+    return [float(found) for found in re.findall(r"(-?\d+(?:\.\d+)?)┤", text)]
+
+
+def plot_interior(text: str) -> str:
+    """What is drawn inside the plot's frame (between its left axis and its right edge)."""
+    inside = []
+    for line in text.splitlines():
+        left = min((i for i in (line.find("┤"), line.find("│")) if i >= 0), default=-1)
+        right = line.rfind("│")
+        if 0 <= left < right:
+            inside.append(line[left + 1:right])
+    return "\n".join(inside)
+
+
+def test_the_series_carry_the_spread_over_shot_sets():
+    from xtui.tui.fewshot_curve import curve_series
+
+    series = curve_series(k_tables({0: [0.60], 4: [0.64, 0.68], 8: [0.70, 0.71, 0.72]}), "demo_sentiment", "none")
+    (k0, mean0, std0), (k4, mean4, std4), (k8, mean8, std8) = series["de"]
+    assert (k0, mean0, std0) == (0, 60.0, 0.0)
+    assert k4 == 4 and mean4 == pytest.approx(66.0) and std4 == pytest.approx(2.8284, abs=1e-3)
+    assert k8 == 8 and mean8 == pytest.approx(71.0) and std8 == pytest.approx(1.0)
+
+
+def test_the_y_axis_keeps_a_readable_span_and_fits_the_error_bars():
+    from xtui.tui.fewshot_curve import MIN_SPAN, curve_series, y_range
+
+    flat = curve_series(k_tables({0: [0.7000], 4: [0.7001, 0.7003]}), "demo_sentiment", "none")
+    low, high = y_range(flat)
+    assert high - low >= MIN_SPAN >= 5 and low <= 70.0 <= high  # 0.02 points do not fill the height
+    wide = curve_series(k_tables({0: [0.30], 4: [0.50, 0.90]}), "demo_sentiment", "none")
+    low, high = y_range(wide)
+    mean, std = 70.0, 28.2843
+    assert low <= 30.0 and high >= mean + std - 1e-6 and high <= 100.0 and low >= 0.0
+    assert high - low <= 1.2 * (mean + std - 30.0)  # a wide spread is not padded further
+    top = curve_series(k_tables({0: [0.99], 4: [0.995, 1.0]}), "demo_sentiment", "none")
+    low, high = y_range(top)
+    assert high <= 100.0 and high - low >= MIN_SPAN
+
+
+async def test_the_curve_draws_error_bars_on_a_span_that_does_not_magnify_noise(store):
+    from textual.app import App
+
+    class One(App):
+        def compose(self):
+            yield FewshotCurve(id="curve")
+
+    app = One()
+    async with app.run_test(size=(70, 24)) as pilot:
+        curve = app.query_one(FewshotCurve)
+        # K=4 spreads over its shot sets: bars above and below its mean
+        curve.show(k_tables({0: [0.60], 4: [0.60, 0.72], 8: [0.70, 0.71]}), "demo_sentiment", "none", "accuracy")
+        await pilot.pause(0.2)
+        text = curve.render().plain
+        assert plot_interior(text).count("│") >= 2, text
+        # scores 0.02 points apart: the axis spans at least MIN_SPAN points, not 0.02
+        curve.show(k_tables({0: [0.7000], 4: [0.7001, 0.7003]}), "demo_sentiment", "none", "accuracy")
+        await pilot.pause(0.2)
+        labels = axis_labels(curve.render().plain)
+        assert labels and max(labels) - min(labels) >= 5, curve.render().plain

@@ -74,3 +74,23 @@ async def test_every_screen_at_200x60(store, two_experiments):
         await pilot.press("f3")
         await pilot.pause(0.2)
         assert "Nothing is being watched" in screen_text(app)
+
+
+async def test_the_palette_opens_on_every_screen(store, two_experiments):
+    """Each screen's keys are in the palette's help as "[key]": "/" and "[" must not be read as markup."""
+    from textual.command import CommandPalette
+
+    app = make_app(store, start="history")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
+        for keys, command in (((), "Filter"), (("enter",), "Watch live"), (("2",), "Export"), (("escape", "f2"), "Save spec"),
+                              (("f3",), "History"), (("f5",), "Compose")):
+            await pilot.press(*keys)
+            await pilot.pause(0.3)
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+            await pilot.pause(0.5)  # the commands are gathered and drawn
+            assert app.return_code is None and app._exception is None, app._exception
+            assert command in screen_text(app), (keys, screen_text(app))
+            await pilot.press("escape")
+            await pilot.pause(0.2)

@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.markup import escape
 from textual.screen import Screen
 
 from .compare import CompareScreen
@@ -278,7 +279,8 @@ class XtuiApp(App):
                 if not node.check_action(binding.action.split("(")[0], ()):
                     continue
                 seen.add((node, binding.description))
-                help_text = (binding.tooltip or binding.description) + f"  [{self.get_key_display(binding)}]"
+                # the palette reads help as markup: a key such as "/" or "[" must not become a tag
+                help_text = escape(f"{binding.tooltip or binding.description}  [{self.get_key_display(binding)}]")
                 yield SystemCommand(binding.description, help_text,
                                     partial(self.call_next, self.run_action, binding.action, node))
         titles = {description for _, description in seen}

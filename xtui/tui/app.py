@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable, Optional
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
@@ -263,6 +263,27 @@ class XtuiApp(App):
                 "\n\nStop them (their stages end; finished ones are kept), or leave them running in the background?")
         self.push_screen(ChoiceDialog("Quit xtui", body, [("leave", "Leave running", "l"), ("stop", "Stop them", "s"),
                                                           ("cancel", "Cancel", "c")]), chosen)
+
+    # -- screenshots ---------------------------------------------------------------------------------------
+    def deliver_screenshot(self, filename: Optional[str] = None, path: Optional[str] = None,
+                           time_format: Optional[str] = None) -> Optional[str]:
+        """The palette's Screenshot: into ``$XTUI_HOME/screenshots`` (Textual's default, ~/Downloads, is often
+        missing on the servers xtui runs on, and it then failed with a bare "Failed to save screenshot")."""
+        if path is None:
+            folder = self.store.home / "screenshots"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                self.notify(f"cannot save a screenshot in {folder}: {error.strerror}", severity="error", timeout=15)
+                return None
+            path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
+
+    @on(events.DeliveryFailed)
+    def _screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's own says only "Failed to save screenshot"
+            self.notify(f"could not save the screenshot: {event.exception}", severity="error", timeout=15)
 
     # -- the command palette: one entry per action of the screen ---------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -294,7 +294,7 @@ class LocalExecutor:
                 time.sleep(self.poll)
                 for running in list(self.running):
                     self._drain(running)
-                    if running.process.poll() is not None:
+                    if self._ended(running):
                         self.running.remove(running)
                         self._finish(running)
                 if self.stop_requested:
@@ -307,9 +307,21 @@ class LocalExecutor:
                 self.status[stage.hash] = "stopped" if self.stop_requested else "blocked"
         return all(s in ("done", "reused") for s in self.status.values())
 
+    @staticmethod
+    def _ended(running: Running) -> bool:
+        """The launcher has exited and nothing of its process group is left.
+
+        `accelerate launch` runs the worker as its child in the same group; a SIGINT ends the
+        launcher at once while the worker is still unwinding. Taking the launcher's exit for the
+        worker's recorded a stop (or a failure) while the worker still ran and wrote its last events.
+        """
+        from .liveness import group_alive
+
+        return running.process.poll() is not None and not group_alive(running.process.pid)
+
     def _stop_all(self) -> None:
         for sig, wait in ((signal.SIGINT, GRACE_SECONDS[0]), (signal.SIGTERM, GRACE_SECONDS[1]), (signal.SIGKILL, 5.0)):
-            alive = [r for r in self.running if r.process.poll() is None]
+            alive = [r for r in self.running if not self._ended(r)]
             if not alive:
                 break
             for running in alive:
@@ -318,7 +330,7 @@ class LocalExecutor:
                 except ProcessLookupError:
                     pass
             deadline = time.time() + wait
-            while time.time() < deadline and any(r.process.poll() is None for r in alive):
+            while time.time() < deadline and any(not self._ended(r) for r in alive):
                 time.sleep(0.1)
         for running in list(self.running):
             running.process.wait()

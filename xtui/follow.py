@@ -137,6 +137,11 @@ def _number(value, spec: str) -> str:
     return format(value, spec) if isinstance(value, (int, float)) else "-"
 
 
+def _reported_error(folder: Path) -> bool:
+    """Whether the stage's worker wrote an error event (a failure of its own, before any stop)."""
+    return any(event.get("event") == "error" for event in EventTail(folder / "events.jsonl").read())
+
+
 class _Tail:
     """An event tail that notices when the file is replaced or truncated (a stage launched again)."""
 
@@ -320,6 +325,10 @@ class ExperimentFollower:
                 if status == "pending":  # launched but never started: the experiment's outcome is the stage's
                     status = {"failed": "failed", "stopped": "stopped"}.get(self.status, "interrupted")
                     detail = detail or "did not start (see the worker log)"
+                elif status == "failed" and self.status == "stopped" and not _reported_error(folder):
+                    # gone without a word in a stopped experiment: the stop ended it (the last signal of the
+                    # escalation is a SIGKILL, which leaves no 'stopped' event)
+                    status, detail = "stopped", "stopped (its worker ended without a last event)"
                 if status != "running":
                     state.status, state.detail = status, detail
             else:

@@ -84,3 +84,28 @@ def test_event_lines_are_readable():
         {"event": "error", "time": T0, "cause": "out of memory", "message": "CUDA", "hint": "lower batch_size"})
     assert StageState("ab" * 32, "fewshot", labels={"intermediate": "none", "task": "x", "language": "de", "shots": 4,
                                                     "shot_set": 1, "seed": 1}).describe() == "fewshot none x de K=4 set 1 seed 1"
+
+
+def test_a_stage_ended_by_a_stop_is_stopped_not_failed(store):
+    """The experiment was stopped and its worker is gone without a word (killed at the end of the escalation,
+    or its 'stopped' event not written yet): the stage was stopped, it did not fail."""
+    from xtui.files import atomic_write_json
+
+    experiment, target, evaluate = write_running(store, "20231114-000000-stop-ffff", pid=2 ** 22 + 12345, created=T0)
+    events = store.stage_dir(target) / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in (
+        {"event": "start", "time": T0 + 1}, {"event": "train", "time": T0 + 2, "total_steps": 100},
+        {"event": "step", "time": T0 + 3, "step": 1, "total": 100, "loss": 0.7, "lr": 0.1, "examples_per_second": 5.0})))
+    record = dict(experiment, status="stopped", finished=T0 + 10)
+    atomic_write_json(store.experiment_dir(experiment["id"]) / "experiment.json", record)
+    follower = ExperimentFollower(store, experiment["id"])
+    follower.poll()
+    assert follower.status == "stopped"
+    assert follower.stages[target].status == "stopped", follower.stages[target].detail
+    assert follower.stages[evaluate].status == "stopped"
+    # a stage that reported an error before the stop keeps its failure
+    events.write_text(events.read_text() + json.dumps({"event": "error", "time": T0 + 4, "cause": "out of memory",
+                                                       "message": "CUDA"}) + "\n")
+    follower = ExperimentFollower(store, experiment["id"])
+    follower.poll()
+    assert follower.stages[target].status == "failed" and "out of memory" in follower.stages[target].detail

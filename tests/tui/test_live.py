@@ -13,6 +13,7 @@ from xtui.files import atomic_write_json
 from xtui.tui.dashboard import DashboardScreen
 from xtui.tui.experiment_view import ExperimentView
 from xtui.tui.loss_plot import LossPlot
+from xtui.tui.messages import WatchExperiment
 from xtui.tui.score_table import ScoreTable
 
 from .conftest import make_app, screen_text, wait_for
@@ -101,3 +102,28 @@ async def test_dashboard_coalesces_bursts_and_fills_in(store):
         await pilot.press("ctrl+q")
         await pilot.pause(0.2)
     assert app.return_code == 0
+
+
+async def test_live_moves_on_to_the_next_experiment_started_elsewhere_once_the_followed_one_ended(store):
+    """Picked because it was running (not chosen): when it ends and another starts elsewhere, Live follows that."""
+    first, _, _ = write_running(store, "20231114-000000-first-aaaa", pid=os.getpid(), created=time.time() - 60)
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.current_mode == "live" and app.watching == first["id"] and not app.watch_chosen
+        record = json.loads((store.experiment_dir(first["id"]) / "experiment.json").read_text())
+        record.update(status="done", finished=time.time())
+        atomic_write_json(store.experiment_dir(first["id"]) / "experiment.json", record)
+        from xtui.store import index_record
+
+        store.upsert_experiment(index_record(record))
+        second, _, _ = write_running(store, "20231114-000100-second-bbbb", pid=os.getpid(), created=time.time())
+        await wait_for(pilot, lambda: app.watching == second["id"], timeout=10, what="following the second")
+        await wait_for(pilot, lambda: app.screen.query(ExperimentView)
+                       and app.screen.query_one(ExperimentView).experiment_id == second["id"], what="its stages")
+        assert any("second" in str(n.message) for n in app._notifications)
+        # one chosen with `w` stays, whatever starts elsewhere
+        app.post_message(WatchExperiment(first["id"]))
+        await wait_for(pilot, lambda: app.watching == first["id"] and app.watch_chosen)
+        write_running(store, "20231114-000200-third-cccc", pid=os.getpid(), created=time.time())
+        await pilot.pause(2.5)
+        assert app.watching == first["id"]

@@ -107,8 +107,10 @@ class XtuiApp(App):
         looked = None
         while not worker.is_cancelled:
             watching = self.watching
-            record = self.store.read_experiment(watching) if watching else None
-            free = watching is None or (not self.watch_chosen and (record is None or experiment_status(record) != "running"))
+            free = watching is None
+            if watching and not self.watch_chosen:  # picked here: free again once it has ended
+                record = self.store.read_experiment(watching)
+                free = record is None or experiment_status(record) != "running"
             if free:
                 stamp = index_stamp(self.store.index_path)
                 if stamp != looked:

@@ -25,7 +25,6 @@ from .store import RunStore
 
 GROUPED_TYPES = ("evaluate", "fewshot")
 MAX_GROUP = 64
-GRACE_SECONDS = (10.0, 5.0)
 
 
 def visible_gpus() -> list:
@@ -308,18 +307,11 @@ class LocalExecutor:
         return all(s in ("done", "reused") for s in self.status.values())
 
     def _stop_all(self) -> None:
-        for sig, wait in ((signal.SIGINT, GRACE_SECONDS[0]), (signal.SIGTERM, GRACE_SECONDS[1]), (signal.SIGKILL, 5.0)):
-            alive = [r for r in self.running if r.process.poll() is None]
-            if not alive:
-                break
-            for running in alive:
-                try:
-                    os.killpg(running.process.pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.time() + wait
-            while time.time() < deadline and any(r.process.poll() is None for r in alive):
-                time.sleep(0.1)
+        from .stopping import signal_groups
+
+        # Escalate until every process of each worker's group is gone, not only the launcher we
+        # started: the training process under `accelerate launch` may outlive it for a while.
+        signal_groups([r.process.pid for r in self.running])
         for running in list(self.running):
             running.process.wait()
             self.running.remove(running)

@@ -627,7 +627,8 @@ class Worker:
                 atomic_write_json(stage_dir / "result.json", result)
             speed = {k: result["train"][k] for k in ("examples_per_second", "tokens_per_second", "flops_per_second", "mfu")
                      if k in result.get("train", {})}
-            events.emit("done", metrics=result.get("metrics") or result.get("validation") or {}, seconds=result["seconds"],
+            events.emit("done", metric=metric, metrics=result.get("metrics") or result.get("validation") or {},
+                        seconds=result["seconds"],
                         **speed)
             return True
         except Stopped as stop:

@@ -255,14 +255,13 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.toml", text)
     targets = spec.target.names()
-    planned = [s.labels for s in plan.order() if s.type in ("evaluate", "fewshot")]
-    listed = spec.target.languages if isinstance(spec.target.languages, list) else []  # "all": every task's own
-    # English is evaluated whenever it has test data; it is a target language only when the spec lists it
-    languages = list(dict.fromkeys(l["language"] for l in planned if l["language"] != "en" or "en" in listed))
+    targets_info = _targets_info(spec, plan, registry)
+    languages = list(dict.fromkeys(l for info in targets_info.values() for l in info["languages"]))
     experiment = {
         "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
         "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": " ".join(targets),
-        "targets": targets, "metric": registry.tasks[targets[0]].metric, "languages": languages, "shots": spec.fewshot.shots,
+        "targets": targets, "targets_info": targets_info, "metric": registry.tasks[targets[0]].metric,
+        "languages": languages, "shots": spec.fewshot.shots,
         "shot_sets": spec.fewshot.shot_sets, "seeds": spec.seeds, "created": time.time(), "finished": None,
         "spec_path": str(Path(spec_path).resolve()), "host": socket.gethostname(), "pid": os.getpid(),
         "stages": list(plan.stages), "stage_count": len(plan.stages),
@@ -301,6 +300,22 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     if executor.stop_requested:
         return 130
     return 0 if ok else 1
+
+
+def _targets_info(spec, plan, registry) -> dict:
+    """What the results tables need of each target, recorded with the experiment so that views never
+    ask the plugins: its headline metric, the metrics its table shows, its target languages."""
+    planned = [s.labels for s in plan.order() if s.type in ("evaluate", "fewshot")]
+    info = {}
+    for setting in spec.target.settings():
+        task = registry.tasks[setting.task]
+        listed = setting.languages if isinstance(setting.languages, list) else []  # "all": every language it has
+        # English is evaluated whenever it has test data; it is a target language only when the spec lists it
+        languages = list(dict.fromkeys(l["language"] for l in planned if l["task"] == task.name
+                                       and (l["language"] != task.train_language or l["language"] in listed)))
+        info[task.name] = {"metric": task.metric, "shown": list(task.table_metrics or (task.metric,)),
+                           "languages": languages}
+    return info
 
 
 @app.command()

@@ -252,8 +252,9 @@ class _Builder:
                                 "training, so only K=0 applies; use shots = [0]")
             self.note(f"{target.name} is a retrieval task without training: only K=0 applies to it")
         for language in languages:
-            if setting.languages == "all" and not target.has_split(language, target.test_split, self.data_dir):
-                self.note_language(target.name, f"no {target.test_split} split, so 'all' languages leaves them out", language)
+            if self._shared_languages(setting, several) and not target.has_split(language, target.test_split, self.data_dir):
+                self.note_language(target.name, f"no {target.test_split} split, so {self._which(setting)} leaves them out",
+                                   language)
                 continue
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             self._add("evaluate", parent,
@@ -262,6 +263,16 @@ class _Builder:
                        "eval_batch_size": spec.fewshot.eval_batch_size, "max_length": setting.training["max_length"]},
                       {"intermediate": entry, "task": target.name, "language": language, "seed": seed,
                        "shots": 0, "shot_set": None})
+
+    @staticmethod
+    def _shared_languages(setting, several: bool) -> bool:
+        """Languages not chosen for this target alone: ``all``, or one list shared by several targets
+        (each takes those it has data for; a language missing is a note, not an error)."""
+        return setting.languages == "all" or (several and setting.languages_field == "target.languages")
+
+    @staticmethod
+    def _which(setting) -> str:
+        return "'all' languages" if setting.languages == "all" else "the shared target.languages list"
 
     def _intermediate_data(self, task: Task) -> dict:
         data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {task.name}",
@@ -324,8 +335,9 @@ class _Builder:
             languages.insert(0, target.train_language)
         fewshot = spec.fewshot
         for language in languages:
-            if setting.languages == "all" and not target.has_split(language, target.test_split, self.data_dir):
-                self.note_language(target.name, f"no {target.test_split} split, so 'all' languages leaves them out", language)
+            if self._shared_languages(setting, several) and not target.has_split(language, target.test_split, self.data_dir):
+                self.note_language(target.name, f"no {target.test_split} split, so {self._which(setting)} leaves them out",
+                                   language)
                 continue
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             evaluation = {"split": target.test_split, "fingerprint": test}

@@ -62,47 +62,116 @@ def _mean_std(values: list) -> tuple:
     return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def summary_tables(rows: list, experiment: dict) -> list:
-    """Per target task and K: rows = intermediate tasks, columns = languages + average.
+METRIC_NAMES = {"exact_match": "EM", "f1": "F1"}
+"""How tables name a metric; others by their own name (XTREME reports QA as "EM / F1")."""
 
-    Each cell is mean and std over shot sets and seeds; the average column averages the
+
+def target_info(rows: list, experiment: dict) -> dict:
+    """task -> {"metric", "shown", "languages"} for every target with test results: what the
+    experiment recorded when it started (each target task's own headline metric, the metrics its
+    table shows, its own target languages). Experiments recorded before that was kept fall back to
+    the experiment's first metric where a task has it and the experiment's languages."""
+    recorded = experiment.get("targets_info") or {}
+    info = {}
+    for task in dict.fromkeys(r["task"] for r in rows):
+        if task in recorded:
+            info[task] = recorded[task]
+            continue
+        metrics = [r["metric"] for r in rows if r["task"] == task]
+        metric = experiment.get("metric") if experiment.get("metric") in metrics else metrics[0]
+        info[task] = {"metric": metric, "shown": [metric], "languages": list(experiment.get("languages") or [])}
+    return info
+
+
+def _draw_key(row: dict) -> tuple:
+    return row["seed"], row["shot_set"]
+
+
+def summary_tables(rows: list, experiment: dict) -> list:
+    """Per target task and K: rows = intermediate tasks, columns = that target's languages + avg,
+    each with the task's own headline metric; then, with several targets, one overall table per K
+    whose columns are each target's avg and their mean (the XTREME-style score).
+
+    Each cell is mean and std over shot sets and seeds; the average column averages the task's
     target languages (not the training language) per (seed, shot set) first.
     """
     test_rows = [r for r in rows if r["split"] != "validation" and r["stage_type"] in ("evaluate", "fewshot")]
+    info = target_info(test_rows, experiment)
+    order = list(dict.fromkeys([t for t in experiment.get("targets") or [] if t in info] + sorted(info)))
+    intermediates = list(dict.fromkeys(experiment.get("intermediate") or [r["intermediate"] for r in test_rows]))
     tables = []
-    headline_metric = experiment.get("metric")
-    for task in sorted({r["task"] for r in test_rows}):
+    draws: dict = {}  # (task, K) -> {intermediate: {draw: avg}}
+    for task in order:
+        metric, shown = info[task]["metric"], list(info[task].get("shown") or [info[task]["metric"]])
         task_rows = [r for r in test_rows if r["task"] == task]
-        metric = headline_metric if headline_metric and any(r["metric"] == headline_metric for r in task_rows) else task_rows[0]["metric"]
-        task_rows = [r for r in task_rows if r["metric"] == metric]
-        languages_order = [l for l in dict.fromkeys(["en"] + list(experiment.get("languages") or []))
-                           if any(r["language"] == l for r in task_rows)]
-        target_languages = [l for l in (experiment.get("languages") or []) if l != "en"]
-        intermediates = list(dict.fromkeys(experiment.get("intermediate") or [r["intermediate"] for r in task_rows]))
+        listed = [l for l in info[task].get("languages") or [] if any(r["language"] == l for r in task_rows)]
+        languages = [l for l in dict.fromkeys(["en"] + listed) if any(r["language"] == l for r in task_rows)]
+        target_languages = [l for l in listed if l != "en"]
         for shots in sorted({r["shots"] for r in task_rows}):
-            cells: dict = {}
+            cells, shown_cells = {}, {}
             for intermediate in intermediates:
                 selected = [r for r in task_rows if r["shots"] == shots and r["intermediate"] == intermediate]
-                per_language = defaultdict(list)
-                per_draw = defaultdict(dict)
+                per_language = defaultdict(lambda: defaultdict(list))
+                per_draw = defaultdict(lambda: defaultdict(dict))
                 for r in selected:
-                    per_language[r["language"]].append(r["value"])
-                    per_draw[(r["seed"], r["shot_set"])][r["language"]] = r["value"]
-                row = {language: _mean_std(per_language[language]) for language in languages_order}
-                averages = [statistics.fmean(v[l] for l in target_languages) for v in per_draw.values()
-                            if target_languages and all(l in v for l in target_languages)]
-                row["avg"] = _mean_std(averages)
+                    if r["metric"] in shown or r["metric"] == metric:
+                        per_language[r["metric"]][r["language"]].append(r["value"])
+                        per_draw[r["metric"]][_draw_key(r)][r["language"]] = r["value"]
+                averages = {m: {draw: statistics.fmean(v[l] for l in target_languages)
+                                for draw, v in per_draw[m].items()
+                                if target_languages and all(l in v for l in target_languages)} for m in per_draw}
+                row = {language: _mean_std(per_language[metric][language]) for language in languages}
+                row["avg"] = _mean_std(list(averages.get(metric, {}).values()))
                 cells[intermediate] = row
-            tables.append({"task": task, "metric": metric, "shots": shots, "languages": languages_order,
-                           "intermediates": intermediates, "cells": cells})
+                shown_cells[intermediate] = {
+                    column: {m: _mean_std(list(averages.get(m, {}).values()) if column == "avg"
+                                          else per_language[m][column])[0] for m in shown}
+                    for column in languages + ["avg"]}
+                draws.setdefault((task, shots), {})[intermediate] = averages.get(metric, {})
+            tables.append({"task": task, "metric": metric, "shown": shown, "shots": shots, "languages": languages,
+                           "columns": languages, "target_languages": target_languages, "intermediates": intermediates,
+                           "cells": cells, "shown_cells": shown_cells})
+    if len(order) > 1:
+        tables.extend(_overall_tables(order, info, intermediates, draws))
     return tables
 
 
-def _format_cell(cell: tuple, baseline: Optional[tuple], show_delta: bool) -> str:
+def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict) -> list:
+    """Per K: each target's avg and their mean, per intermediate task. The mean is taken per draw
+    (seed, shot set index) over the targets that have that K, as the language avg is."""
+    tables = []
+    for shots in sorted({k for _, k in draws}):
+        present = [t for t in targets if (t, shots) in draws and any(draws[t, shots].values())]
+        if len(present) < 2:
+            continue
+        cells = {}
+        for intermediate in intermediates:
+            per_target = {t: draws[t, shots].get(intermediate, {}) for t in present}
+            row = {t: _mean_std(list(per_target[t].values())) for t in present}
+            common = set.intersection(*(set(d) for d in per_target.values()))
+            row["avg"] = _mean_std([statistics.fmean(per_target[t][d] for t in present) for d in sorted(common, key=str)])
+            cells[intermediate] = row
+        tables.append({"task": "overall", "overall": True, "metric": "avg", "shown": ["avg"], "shots": shots,
+                       "columns": present, "metrics": {t: info[t]["metric"] for t in present},
+                       "missing": [t for t in targets if t not in present], "intermediates": intermediates,
+                       "cells": cells, "shown_cells": {}})
+    return tables
+
+
+def metric_title(table: dict) -> str:
+    """``accuracy``, ``F1``, ``EM / F1``: what a table's cells show."""
+    return " / ".join(METRIC_NAMES.get(m, m) if len(table["shown"]) > 1 else m for m in table["shown"])
+
+
+def _format_cell(cell: tuple, baseline: Optional[tuple], show_delta: bool, shown: Optional[dict] = None,
+                 order: tuple = ()) -> str:
     mean, std = cell if cell else (None, None)
     if mean is None:
         return "-"
-    text = f"{100 * mean:.1f}"
+    if shown and len(order) > 1:
+        text = " / ".join("-" if shown.get(m) is None else f"{100 * shown[m]:.1f}" for m in order)
+    else:
+        text = f"{100 * mean:.1f}"
     if std:
         text += f" ± {100 * std:.1f}"
     if show_delta and baseline and baseline[0] is not None:
@@ -110,17 +179,40 @@ def _format_cell(cell: tuple, baseline: Optional[tuple], show_delta: bool) -> st
     return text
 
 
+def table_columns(table: dict) -> list:
+    """The columns of a table that have a value for some intermediate task (``avg`` last)."""
+    return [c for c in table["columns"] + ["avg"]
+            if any((row.get(c) or (None,))[0] is not None for row in table["cells"].values())]
+
+
+def table_title(table: dict) -> str:
+    k = f"K={table['shots']}" + (" (zero-shot)" if table["shots"] == 0 else "")
+    if table.get("overall"):
+        return f"overall · mean of the targets' avg (%) · {k}"
+    return f"{table['task']} · {metric_title(table)} (%) · {k}"
+
+
+def table_caption(table: dict) -> str:
+    if table.get("overall"):
+        used = ", ".join(f"{t} {table['metrics'][t]}" for t in table["columns"])
+        missing = f"; not at this K: {', '.join(table['missing'])}" if table["missing"] else ""
+        return f"each target's avg over its languages ({used}){missing}; (Δ vs none)"
+    headline = f"; ± and Δ of {METRIC_NAMES.get(table['metric'], table['metric'])}" if len(table["shown"]) > 1 else ""
+    return f"mean ± std over shot sets and seeds; (Δ vs none); avg over target languages{headline}"
+
+
 def table_lines(table: dict) -> tuple:
     """(title, header, rows of strings) of one summary table; columns with no value are left out."""
-    columns = [c for c in table["languages"] + ["avg"]
-               if any((row.get(c) or (None,))[0] is not None for row in table["cells"].values())]
+    columns = table_columns(table)
     none = table["cells"].get("none")
+    order = tuple(table["shown"])
     body = []
     for intermediate in table["intermediates"]:
         row = table["cells"][intermediate]
-        body.append([intermediate] + [_format_cell(row.get(c), none.get(c) if none else None, intermediate != "none") for c in columns])
-    title = f"{table['task']} · {table['metric']} (%) · K={table['shots']}" + (" (zero-shot)" if table["shots"] == 0 else "")
-    return title, ["intermediate"] + columns, body
+        shown = table.get("shown_cells", {}).get(intermediate, {})
+        body.append([intermediate] + [_format_cell(row.get(c), none.get(c) if none else None, intermediate != "none",
+                                                   shown.get(c), order) for c in columns])
+    return table_title(table), ["intermediate"] + columns, body
 
 
 def render_tables(tables: list, console) -> None:
@@ -136,8 +228,7 @@ def render_tables(tables: list, console) -> None:
             rich_table.add_row(*row)
         console.print(title, style="italic", highlight=False)
         console.print(rich_table)
-        console.print("mean ± std over shot sets and seeds; (Δ vs none); avg over target languages", style="dim",
-                      highlight=False)
+        console.print(table_caption(table), style="dim", highlight=False)
 
 
 def export(rows: list, tables: list, fmt: str) -> str:
@@ -158,15 +249,19 @@ def export(rows: list, tables: list, fmt: str) -> str:
             out.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
             out.extend("| " + " | ".join(row) + " |" for row in body)
             out.append("")
+            out.append(f"_{table_caption(table)}_")
+            out.append("")
         return "\n".join(out) + "\n"
     raise ValueError(fmt)
 
 
 def headline(tables: list) -> Optional[dict]:
-    """The largest K's best average, for the history list."""
+    """The largest K's best average, for the history list (with several targets: the overall score)."""
     candidates = [t for t in tables if any(c.get("avg", (None,))[0] is not None for c in t["cells"].values())]
+    candidates = [t for t in candidates if t.get("overall")] or candidates
     if not candidates:
         return None
     table = max(candidates, key=lambda t: t["shots"])
     best_name, best = max(((n, c["avg"][0]) for n, c in table["cells"].items() if c["avg"][0] is not None), key=lambda x: x[1])
-    return {"task": table["task"], "metric": table["metric"], "shots": table["shots"], "intermediate": best_name, "value": best}
+    metric = "overall" if table.get("overall") else table["metric"]  # shown as "overall 61.7 (anli, K=4)"
+    return {"task": table["task"], "metric": metric, "shots": table["shots"], "intermediate": best_name, "value": best}

@@ -72,6 +72,10 @@ class Task:
     """ISO 639-1 codes the task can be evaluated on (the training language included)."""
     metric: str
     """Headline metric name, a key of the kind's metrics (``accuracy``, ``f1``)."""
+    table_metrics: tuple[str, ...] = ()
+    """The metrics a results table shows for this task, in order, e.g. ``("exact_match", "f1")``
+    for QA, shown as "EM / F1" as XTREME reports it; ``metric`` (the headline) must be one of them.
+    Empty: the headline alone. Averages, ± and Δ are always of the headline."""
     labels: tuple[str, ...] = ()
     """Label names; example label ids index into this tuple."""
     hub: Optional[HubLocator] = None
@@ -285,6 +289,9 @@ def validate_task(task: Any, kinds: Sequence[str]) -> list[str]:
         problems.append(f"task {task.name!r}: unknown kind {task.kind!r} (known: {', '.join(sorted(kinds))})")
     if not task.languages:
         problems.append(f"task {task.name!r}: no languages")
+    if task.table_metrics and task.metric not in task.table_metrics:
+        problems.append(f"task {task.name!r}: table_metrics {list(task.table_metrics)} must include the headline "
+                        f"metric {task.metric!r}")
     if task.shot_split == task.test_split:
         problems.append(f"task {task.name!r}: the few-shot pool must not be the test split")
     if task.generate is None and task.hub is None and task.convert is None:

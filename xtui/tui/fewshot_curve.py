@@ -13,7 +13,7 @@ def curve_series(tables: list, task: str, intermediate: str) -> dict:
     series: dict = {}
     for table in sorted((t for t in tables if t["task"] == task), key=lambda t: t["shots"]):
         row = table["cells"].get(intermediate) or {}
-        for column in table["languages"] + ["avg"]:
+        for column in table["columns"] + ["avg"]:
             mean = (row.get(column) or (None,))[0]
             if mean is not None:
                 series.setdefault(column, []).append((table["shots"], 100 * mean))

@@ -8,6 +8,7 @@ and appends each result, with the machine's description, to benchmarks/RESULTS.m
   fewshot     few-shot overhead per shot set in a grouped worker                    (goal 4)
   grid        grid reuse vs naive full chains                                       (goal 5)
   quickstart  the offline quickstart's wall time, fresh runs directory             (issue 2)
+  launch      worker start-up: one-process workers direct vs `accelerate launch`
   gpu         XLM-R base bf16 throughput and MFU on a GPU, or a note that none ran   (goal 7)
 """
 
@@ -19,7 +20,7 @@ import time
 
 from . import common
 
-ORDER = ("index", "throughput", "fewshot", "grid", "quickstart", "gpu")
+ORDER = ("index", "throughput", "fewshot", "grid", "quickstart", "launch", "gpu")
 
 
 def main(argv=None) -> int:
@@ -61,6 +62,10 @@ def main(argv=None) -> int:
             from . import quickstart
 
             quickstart.run(repeats=1)
+        elif name == "launch":
+            from . import launch_overhead
+
+            launch_overhead.run(repeats=1 if args.quick else 3, quick=args.quick)
         elif name == "gpu":
             from . import gpu
 

@@ -64,6 +64,24 @@ def launch_config(gpu: Optional[str], port: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def worker_command(folders: list, gpu: Optional[str], config_path: Path) -> tuple:
+    """(command, environment) of a worker for one process.
+
+    ``accelerate launch`` with one process only sets a few environment variables before it starts
+    the script, at the price of a second Python start that imports torch (seconds of CPU per stage
+    group; see benchmarks/launch_overhead.py). So one-process workers start directly with those
+    variables; ``XTUI_LAUNCHER=accelerate`` goes through ``accelerate launch`` and the written
+    config instead (what several-process stages need)."""
+    worker = ["-m", "xtui.worker", *map(str, folders)]
+    if os.environ.get("XTUI_LAUNCHER", "direct") == "accelerate":
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path),
+                   "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        return command + (["--cpu"] if gpu is None else []) + worker, {}
+    # what accelerate's simple launcher sets for one process (accelerate.utils.launch.prepare_simple_launcher_cmd_env)
+    env = {"ACCELERATE_USE_CPU": str(gpu is None), "ACCELERATE_MIXED_PRECISION": "no", "ACCELERATE_DYNAMO_BACKEND": "NO"}
+    return [sys.executable, *worker], env
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,12 +217,8 @@ class LocalExecutor:
         first = folders[0]
         config_path = first / "launch.yaml"
         atomic_write_text(config_path, launch_config(gpu, _free_port()))
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path),
-                   "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-        if gpu is None:
-            command.append("--cpu")
-        command += ["-m", "xtui.worker", *map(str, folders)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+        command, launcher_env = worker_command(folders, gpu, config_path)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **launcher_env)
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         log = open(first / "worker.log", "ab")

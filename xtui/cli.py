@@ -432,25 +432,37 @@ def _load_experiment(name: str):
 
 
 @runs_app.command("show")
-def runs_show(experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'.")):
-    """An experiment's stages and its results table."""
+def runs_show(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    holm: bool = typer.Option(False, "--holm", help="Mark a Δ only when its Holm-adjusted p (over its table) < 0.05 too."),
+    as_json: bool = typer.Option(False, "--json", help="The stages' counts and every table (with its Δ statistics) as JSON."),
+):
+    """An experiment's stages and its results tables (Δ vs none marked * where its 95 % paired interval excludes 0)."""
     from .results import experiment_rows, render_tables, stage_summary, summary_tables
 
     from .liveness import experiment_state
 
     store, record = _load_experiment(experiment)
-    console.print(f"[bold]{record['id']}[/bold]  {experiment_state(record)}  model {record['model']}  "
-                  f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     summaries = [stage_summary(store, d) for d in record["stages"]]
     counts: dict = {}
     for s in summaries:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
+    tables = summary_tables(experiment_rows(store, record), record, holm=holm)
+    if as_json:
+        unfinished = [{k: s.get(k) for k in ("hash", "type", "task", "language", "status", "detail")}
+                      for s in summaries if s["status"] in ("failed", "stopped", "running")]
+        sys.stdout.write(json.dumps({"id": record["id"], "status": experiment_state(record), "model": record["model"],
+                                     "targets": record.get("targets") or [record["target"]], "stages": counts,
+                                     "unfinished": unfinished, "tables": tables}, indent=1, ensure_ascii=False) + "\n")
+        return
+    console.print(f"[bold]{record['id']}[/bold]  {experiment_state(record)}  model {record['model']}  "
+                  f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     console.print("stages: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
     for s in summaries:
         if s["status"] in ("failed", "stopped", "running"):
             console.print(f"  {s['status']:<8} {s['hash'][:12]} {s['type']} {s.get('language') or ''} {s.get('detail') or ''}",
                           highlight=False, soft_wrap=True)
-    render_tables(summary_tables(experiment_rows(store, record), record), console)
+    render_tables(tables, console)
 
 
 @runs_app.command("export")
@@ -458,20 +470,26 @@ def runs_export(
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
     fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows) or md (tables)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    table: str = typer.Option("rows", "--table", help="json/csv: rows (tidy results) or deltas (each Δ vs none: mean, "
+                                                      "95 % interval, p, n)."),
+    holm: bool = typer.Option(False, "--holm", help="Add Holm-adjusted p-values (over each table) to the deltas."),
 ):
-    """Export an experiment's results as tidy rows (json, csv) or tables (md)."""
+    """Export an experiment's results as tidy rows or Δ statistics (json, csv), or as tables (md)."""
     from .results import experiment_rows, export, summary_tables
 
     if fmt not in ("json", "csv", "md"):
         raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md")
+    if table not in ("rows", "deltas"):
+        raise XtuiError(f"--table {table!r}: valid tables are rows, deltas")
     store, record = _load_experiment(experiment)
     rows = experiment_rows(store, record)
-    text = export(rows, summary_tables(rows, record), fmt)
+    text = export(rows, summary_tables(rows, record, holm=holm), fmt, table, record["id"])
     if output:
         from .files import atomic_write_text
 
         atomic_write_text(output, text)
-        err.print(f"wrote {len(rows)} rows to {output}", highlight=False)
+        what = f"{len(rows)} rows" if table == "rows" or fmt == "md" else "the Δ statistics"
+        err.print(f"wrote {what} of {record['id']} to {output}", highlight=False)
     else:
         sys.stdout.write(text)
 

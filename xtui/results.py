@@ -9,6 +9,8 @@ import statistics
 from collections import defaultdict
 from typing import Optional
 
+from .spec import NONE
+
 ROW_FIELDS = ("experiment", "stage", "stage_type", "intermediate", "task", "language", "shots", "shot_set",
               "seed", "split", "metric", "value")
 
@@ -87,13 +89,14 @@ def _draw_key(row: dict) -> tuple:
     return row["seed"], row["shot_set"]
 
 
-def summary_tables(rows: list, experiment: dict) -> list:
+def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
     """Per target task and K: rows = intermediate tasks, columns = that target's languages + avg,
     each with the task's own headline metric; then, with several targets, one overall table per K
     whose columns are each target's avg and their mean (the XTREME-style score).
 
     Each cell is mean and std over shot sets and seeds; the average column averages the task's
-    target languages (not the training language) per (seed, shot set) first.
+    target languages (not the training language) per (seed, shot set) first. ``deltas`` holds each
+    cell's paired Δ against ``none`` with its interval and p-value (``holm``: Holm-adjusted too).
     """
     test_rows = [r for r in rows if r["split"] != "validation" and r["stage_type"] in ("evaluate", "fewshot")]
     info = target_info(test_rows, experiment)
@@ -108,7 +111,7 @@ def summary_tables(rows: list, experiment: dict) -> list:
         languages = [l for l in dict.fromkeys(["en"] + listed) if any(r["language"] == l for r in task_rows)]
         target_languages = [l for l in listed if l != "en"]
         for shots in sorted({r["shots"] for r in task_rows}):
-            cells, shown_cells = {}, {}
+            cells, shown_cells, values = {}, {}, {}
             for intermediate in intermediates:
                 selected = [r for r in task_rows if r["shots"] == shots and r["intermediate"] == intermediate]
                 per_language = defaultdict(lambda: defaultdict(list))
@@ -128,15 +131,46 @@ def summary_tables(rows: list, experiment: dict) -> list:
                                           else per_language[m][column])[0] for m in shown}
                     for column in languages + ["avg"]}
                 draws.setdefault((task, shots), {})[intermediate] = averages.get(metric, {})
+                values[intermediate] = {language: {d: v[language] for d, v in per_draw[metric].items() if language in v}
+                                        for language in languages}
+                values[intermediate]["avg"] = averages.get(metric, {})
             tables.append({"task": task, "metric": metric, "shown": shown, "shots": shots, "languages": languages,
                            "columns": languages, "target_languages": target_languages, "intermediates": intermediates,
-                           "cells": cells, "shown_cells": shown_cells})
+                           "cells": cells, "shown_cells": shown_cells,
+                           "deltas": _deltas(values, (task, shots), holm), "spread": _spread(values)})
     if len(order) > 1:
-        tables.extend(_overall_tables(order, info, intermediates, draws))
+        tables.extend(_overall_tables(order, info, intermediates, draws, holm))
     return tables
 
 
-def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict) -> list:
+def _deltas(values: dict, key: tuple, holm: bool) -> dict:
+    """intermediate -> column -> paired Δ against ``none`` (see xtui.stats.paired_delta); with
+    ``holm``, each Δ also gets ``p_holm``, adjusted over the table's cells."""
+    from .stats import holm as holm_adjust, paired_delta
+
+    base = values.get(NONE)
+    if base is None:
+        return {}
+    deltas = {intermediate: {column: paired_delta(base.get(column) or {}, draws, (*key, intermediate, column))
+                             for column, draws in columns.items()}
+              for intermediate, columns in values.items() if intermediate != NONE}
+    if holm:
+        cells = [d for row in deltas.values() for d in row.values() if d is not None]
+        for delta, adjusted in zip(cells, holm_adjust([d["p"] for d in cells])):
+            delta["p_holm"] = adjusted
+    return deltas
+
+
+def _spread(values: dict) -> dict:
+    """intermediate -> column -> seed and shot-set std apart, where both vary (xtui.stats.variance_parts)."""
+    from .stats import variance_parts
+
+    return {intermediate: {column: parts for column, draws in columns.items()
+                           if (parts := variance_parts(draws)) is not None}
+            for intermediate, columns in values.items()}
+
+
+def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict, holm: bool = False) -> list:
     """Per K: each target's avg and their mean, per intermediate task. The mean is taken per draw
     (seed, shot set index) over the targets that have that K, as the language avg is."""
     tables = []
@@ -144,17 +178,18 @@ def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict)
         present = [t for t in targets if (t, shots) in draws and any(draws[t, shots].values())]
         if len(present) < 2:
             continue
-        cells = {}
+        cells, values = {}, {}
         for intermediate in intermediates:
             per_target = {t: draws[t, shots].get(intermediate, {}) for t in present}
-            row = {t: _mean_std(list(per_target[t].values())) for t in present}
             common = set.intersection(*(set(d) for d in per_target.values()))
-            row["avg"] = _mean_std([statistics.fmean(per_target[t][d] for t in present) for d in sorted(common, key=str)])
-            cells[intermediate] = row
+            values[intermediate] = {**per_target, "avg": {d: statistics.fmean(per_target[t][d] for t in present)
+                                                          for d in sorted(common, key=str)}}
+            cells[intermediate] = {column: _mean_std(list(v.values())) for column, v in values[intermediate].items()}
         tables.append({"task": "overall", "overall": True, "metric": "avg", "shown": ["avg"], "shots": shots,
                        "columns": present, "metrics": {t: info[t]["metric"] for t in present},
                        "missing": [t for t in targets if t not in present], "intermediates": intermediates,
-                       "cells": cells, "shown_cells": {}})
+                       "cells": cells, "shown_cells": {}, "deltas": _deltas(values, ("overall", shots), holm),
+                       "spread": _spread(values)})
     return tables
 
 
@@ -163,19 +198,44 @@ def metric_title(table: dict) -> str:
     return " / ".join(METRIC_NAMES.get(m, m) if len(table["shown"]) > 1 else m for m in table["shown"])
 
 
-def _format_cell(cell: tuple, baseline: Optional[tuple], show_delta: bool, shown: Optional[dict] = None,
-                 order: tuple = ()) -> str:
-    mean, std = cell if cell else (None, None)
+SIGNIFICANT = "*"
+"""Marks a Δ whose 95 % paired interval excludes 0 (with Holm: whose adjusted p is below 0.05)."""
+
+
+def significant(delta: Optional[dict]) -> bool:
+    """Whether a cell's Δ is told apart from 0: its interval excludes 0; when the table was
+    built with Holm's correction, its adjusted p-value is below 0.05 as well."""
+    if not delta or not delta.get("excludes_zero"):
+        return False
+    return "p_holm" not in delta or (delta["p_holm"] is not None and delta["p_holm"] < 0.05)
+
+
+def cell_delta(table: dict, intermediate: str, column: str) -> Optional[float]:
+    """The Δ a table shows for a cell: the paired mean difference, else the difference of means."""
+    delta = (table.get("deltas", {}).get(intermediate) or {}).get(column)
+    if delta is not None:
+        return delta["mean"]
+    mean = (table["cells"][intermediate].get(column) or (None,))[0]
+    base = (table["cells"].get(NONE, {}).get(column) or (None,))[0]
+    return None if mean is None or base is None else mean - base
+
+
+def _format_cell(table: dict, intermediate: str, column: str) -> str:
+    mean, std = table["cells"][intermediate].get(column) or (None, None)
     if mean is None:
         return "-"
+    order = tuple(table["shown"])
+    shown = table.get("shown_cells", {}).get(intermediate, {}).get(column)
     if shown and len(order) > 1:
         text = " / ".join("-" if shown.get(m) is None else f"{100 * shown[m]:.1f}" for m in order)
     else:
         text = f"{100 * mean:.1f}"
     if std:
         text += f" ± {100 * std:.1f}"
-    if show_delta and baseline and baseline[0] is not None:
-        text += f" ({100 * (mean - baseline[0]):+.1f})"
+    delta = cell_delta(table, intermediate, column) if intermediate != NONE else None
+    if delta is not None:
+        mark = SIGNIFICANT if significant((table.get("deltas", {}).get(intermediate) or {}).get(column)) else ""
+        text += f" ({100 * delta:+.1f}{mark})"
     return text
 
 
@@ -193,25 +253,22 @@ def table_title(table: dict) -> str:
 
 
 def table_caption(table: dict) -> str:
+    paired = [d for row in table.get("deltas", {}).values() for d in row.values() if d and d["n"] > 1]
+    holm = " (Holm-adjusted p < 0.05 too)" if any("p_holm" in d for d in paired) else ""
+    delta = (f"(Δ vs none, paired; {SIGNIFICANT} where its 95 % interval over shot sets and seeds excludes 0{holm})"
+             if paired else "(Δ vs none)")
     if table.get("overall"):
         used = ", ".join(f"{t} {table['metrics'][t]}" for t in table["columns"])
         missing = f"; not at this K: {', '.join(table['missing'])}" if table["missing"] else ""
-        return f"each target's avg over its languages ({used}){missing}; (Δ vs none)"
+        return f"each target's avg over its languages ({used}){missing}; {delta}"
     headline = f"; ± and Δ of {METRIC_NAMES.get(table['metric'], table['metric'])}" if len(table["shown"]) > 1 else ""
-    return f"mean ± std over shot sets and seeds; (Δ vs none); avg over target languages{headline}"
+    return f"mean ± std over shot sets and seeds; {delta}; avg over target languages{headline}"
 
 
 def table_lines(table: dict) -> tuple:
     """(title, header, rows of strings) of one summary table; columns with no value are left out."""
     columns = table_columns(table)
-    none = table["cells"].get("none")
-    order = tuple(table["shown"])
-    body = []
-    for intermediate in table["intermediates"]:
-        row = table["cells"][intermediate]
-        shown = table.get("shown_cells", {}).get(intermediate, {})
-        body.append([intermediate] + [_format_cell(row.get(c), none.get(c) if none else None, intermediate != "none",
-                                                   shown.get(c), order) for c in columns])
+    body = [[intermediate] + [_format_cell(table, intermediate, c) for c in columns] for intermediate in table["intermediates"]]
     return table_title(table), ["intermediate"] + columns, body
 
 
@@ -231,12 +288,40 @@ def render_tables(tables: list, console) -> None:
         console.print(table_caption(table), style="dim", highlight=False)
 
 
-def export(rows: list, tables: list, fmt: str) -> str:
+DELTA_FIELDS = ("experiment", "task", "shots", "intermediate", "column", "metric", "mean", "low", "high", "p", "p_holm",
+                "n", "significant")
+
+
+def delta_rows(tables: list, experiment_id: str = "") -> list:
+    """One row per Δ cell of the tables: the paired mean difference against ``none``, its 95 %
+    interval, the paired t-test's p (and Holm's, when the tables were built with it), the number of
+    pairs and whether it is marked. ``column`` is a language, ``avg``, or (overall) a target task."""
+    out = []
+    for table in tables:
+        for intermediate, columns in table.get("deltas", {}).items():
+            for column in table_columns(table):
+                delta = columns.get(column)
+                if delta is None:
+                    continue
+                out.append({"experiment": experiment_id, "task": table["task"], "shots": table["shots"],
+                            "intermediate": intermediate, "column": column,
+                            "metric": table["metrics"].get(column, "avg") if table.get("overall") else table["metric"],
+                            "mean": delta["mean"], "low": delta["low"], "high": delta["high"], "p": delta["p"],
+                            "p_holm": delta.get("p_holm"), "n": delta["n"], "significant": significant(delta)})
+    return out
+
+
+def export(rows: list, tables: list, fmt: str, table: str = "rows", experiment_id: str = "") -> str:
+    """``rows`` (tidy results) or ``deltas`` (xtui.results.delta_rows) as json or csv; md: the tables."""
+    if fmt in ("json", "csv") and table == "deltas":
+        rows, fields = delta_rows(tables, experiment_id), DELTA_FIELDS
+    else:
+        fields = ROW_FIELDS
     if fmt == "json":
         return json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()

@@ -33,19 +33,18 @@ def test_average_precision_by_hand():
     assert average_precision_at_k([0, 0], relevant=0) == 0.0
 
 
-def test_mean_average_precision_ranks_by_cosine_and_breaks_ties_in_pool_order():
+def test_mean_average_precision_ranks_by_cosine_and_breaks_ties_as_the_official_code():
     queries = np.array([[1.0, 0.0], [0.0, 2.0]])
-    # c1 and c2 tie for query 0 (cosine 1): pool order puts c1 first; lengths do not matter (cosine)
+    # c1 and c2 tie for query 0 (cosine 1); lengths do not matter (cosine)
     candidates = np.array([[0.0, 1.0], [3.0, 0.0], [1.0, 0.0]])
     relevant = [[2], [0, 1]]
-    # q0 ranks c1, c2, c0: its answer c2 is 2nd -> AP 1/2. q1 ranks c0 first, then c1 (tie with c2,
-    # pool order) -> relevance 1, 1, 0 -> AP 1.
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=20) == pytest.approx(0.75)
-    # k = 1: q0 misses (0), q1 has one hit of min(2, 1) -> 1
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=1) == pytest.approx(0.5)
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=None) == pytest.approx(0.75)
-    # a tiny block budget (one query a block) gives the same answer
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=20, budget=1) == pytest.approx(0.75)
+    # As utils_lareqa.mean_avg_prec_at_k (argsort()[::-1]: the later of tied candidates first):
+    # q0 ranks c2, c1, c0: its answer is 1st -> AP 1. q1 ranks c0, then c2 before c1 (tied at 0)
+    # -> relevance 1, 0, 1 -> AP (1 + 2/3) / 2. Numbers from the official code.
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=20) == pytest.approx(0.9166666666666666)
+    # k = 1: both first hits are relevant -> 1
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=1) == pytest.approx(1.0)
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=None) == pytest.approx(0.9166666666666666)
 
 
 def test_mean_average_precision_with_eleven_relevant_of_many():

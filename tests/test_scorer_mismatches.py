@@ -16,12 +16,11 @@ torch = pytest.importorskip("torch")
 
 def _kind(task_name: str, tokenizer=None, language: str = "de"):
     """The task's kind, built the way the worker builds it."""
-    from xtui.kinds import load_kind_class
+    from xtui.kinds import build_kind
 
     registry = load_plugins()
     task = registry.tasks[task_name]
-    kind_class = load_kind_class(registry.kinds[task.kind].target)
-    return kind_class(task.labels, tokenizer, 128, {**task.options, "language": language})
+    return build_kind(registry.kinds[task.kind].target, task, tokenizer, 128, language)
 
 
 # --------------------------------------------------------------------------- 1. UD-POS

@@ -194,3 +194,20 @@ def test_lareqa_end_to_end_with_the_tiny_model(xtui, write_spec, tmp_path, home,
     for result in evaluations.values():
         assert result["metric"] == "map@20" and result["evaluation"]["examples"] == len(examples)
         assert 0.0 <= result["metrics"]["map@20"] <= 1.0 and 0.0 <= result["metrics"]["map"] <= 1.0
+
+
+def test_xquad_paragraphs_get_xquad_r_sentence_breaks(shared_data):
+    """The real XQuAD files (and the Hub's xquad_r rows) carry no sentence breaks; every XQuAD
+    paragraph is one of XQuAD-R's and gets its breaks (google-research-datasets/lareqa)."""
+    task = load_plugins().tasks["lareqa"]
+    examples = load_examples(task, "en", "test", shared_data)
+    assert examples and all("sentence_breaks" in e for e in examples)
+    panthers = next(e for e in examples if e["context"].startswith("The Panthers defense gave up just 308 points"))
+    # xquad-r/en.json, first paragraph
+    assert panthers["sentence_breaks"] == [[0, 165], [166, 288], [289, 333], [334, 544], [545, 679], [680, 853],
+                                           [854, 1166]]
+    layout = pool_layout(examples, "en")
+    assert len(layout["candidates"]) == sum(len(breaks) for breaks in
+                                            {e["context"]: e["sentence_breaks"] for e in examples}.values())
+    # the regex would have split this paragraph differently from XQuAD-R somewhere in the pool
+    assert any([e["context"][s:t] for s, t in e["sentence_breaks"]] != split_sentences(e["context"]) for e in examples)

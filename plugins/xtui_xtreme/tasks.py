@@ -32,9 +32,10 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
   label: those rows are dropped).
 * ``google-research-datasets/xquad_r`` (LAReQA; config = language, split ``validation`` only): SQuAD
   fields (``id``, ``context``, ``question``, ``answers``), the same ids in all 11 languages; the
-  Hub rows have no sentence breaks (xtui then splits sentences itself, ``xtui.kinds.answer_retrieval``);
-  the lareqa repository's ``xquad-r/<lang>.json`` files have them (``sentence_breaks`` per paragraph),
-  and are read when put in the local layout as ``xquad/<lang>/test.json``.
+  Hub rows have no sentence breaks: ``convert_xquad_r`` gives each of XQuAD-R's paragraphs its own
+  breaks from the table in ``xquad_r_breaks`` (from the lareqa repository's ``xquad-r/<lang>.json``,
+  which can also be read directly as the local ``xquad/<lang>/test.json``); other paragraphs are split
+  by xtui (``xtui.kinds.answer_retrieval``).
 * Multiple choice: ``cambridgeltl/xcopa`` (config = language) and ``aps/super_glue``
   ``copa`` (``premise, choice1, choice2, question, label``); ``Rowan/hellaswag`` (``ctx_a,
   ctx_b, endings, label`` as a string); ``allenai/cosmos_qa`` (``context, question,
@@ -281,6 +282,19 @@ def convert_squad(row: Mapping[str, Any]) -> dict:
     }
     if row.get("sentence_breaks") is not None:  # XQuAD-R's own sentence breaks (LAReQA)
         example["sentence_breaks"] = [[int(start), int(end)] for start, end in row["sentence_breaks"]]
+    return example
+
+
+def convert_xquad_r(row: Mapping[str, Any]) -> dict:
+    """``convert_squad``, with XQuAD-R's own sentence breaks when the row has none and its
+    paragraph is one of XQuAD-R's (the Hub's xquad_r rows, XQuAD's files: ``xquad_r_breaks``)."""
+    example = convert_squad(row)
+    if "sentence_breaks" not in example:
+        from .xquad_r_breaks import xquad_r_breaks
+
+        breaks = xquad_r_breaks(example["context"])
+        if breaks is not None:
+            example["sentence_breaks"] = breaks
     return example
 
 
@@ -663,7 +677,7 @@ def build_tasks() -> list[Task]:
         Task(
             name="lareqa", kind="answer_retrieval", metric="map@20", scorer="lareqa", languages=LAREQA_LANGUAGES,
             hub=lareqa_hub,
-            convert=convert_squad, roles=TARGET, pooled_splits={"test": LAREQA_LANGUAGES},
+            convert=convert_xquad_r, roles=TARGET, pooled_splits={"test": LAREQA_LANGUAGES},
             # XQuAD-R is XQuAD with sentence breaks (same questions, ids and paragraphs): the local layout is
             # XQuAD's (<data_dir>/xquad/<lang>/test.json) and SQuAD v1.1 train (<data_dir>/squad_v1/en/train.json).
             local_name="xquad", split_folders={"train": "squad_v1"},

@@ -461,6 +461,32 @@ def runs_export(
         sys.stdout.write(text)
 
 
+@runs_app.command("rescore")
+def runs_rescore(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Recompute every metric of an experiment from its saved predictions; exit 1 if one differs."""
+    from .predictions import rescore_experiment
+
+    store, record = _load_experiment(experiment)
+    rows = rescore_experiment(store, record)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    else:
+        for row in rows:
+            metrics = row.get("rescored") or {}
+            shown = " ".join(f"{name}={value:.6g}" for name, value in metrics.items() if isinstance(value, (int, float)))
+            where = f"{row['task']} {row['language']} {row['intermediate']} K={row['shots']}"
+            console.print(f"{row['status']:<14} {row['hash'][:12]} {where}  {shown}", highlight=False, soft_wrap=True)
+        counts: dict = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        console.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "no evaluations",
+                      highlight=False)
+    return 1 if any(row["status"] == "different" for row in rows) else 0
+
+
 @runs_app.command("reindex")
 def runs_reindex():
     """Rebuild the index from the run directories (they are the truth)."""

@@ -236,7 +236,10 @@ class Worker:
                 self.peak = {"flops": None, "error": f"{type(error).__name__}: {error}"}
         return self.peak if self.peak.get("flops") else None
 
-    def evaluate(self, model, kind, features: list, examples: list, batch_size: int) -> dict:
+    def evaluate(self, model, kind, features: list, examples: list, batch_size: int,
+                 keep: Optional[Path] = None, meta: Optional[dict] = None) -> dict:
+        """The kind's metrics on ``features``; with ``keep``, the decoded predictions are saved there
+        (``xtui.predictions``)."""
         torch = self.torch
         accelerator = self.accelerator
         model.eval()
@@ -251,7 +254,9 @@ class Worker:
                 for index, prediction in zip(indices, kind.decode(logits.float().cpu(), batch_features)):
                     predictions[index] = prediction
         model.train()
-        return kind.metrics(predictions, examples, features)
+        from .predictions import score_and_keep
+
+        return score_and_keep(kind, predictions, examples, features, keep, meta)
 
     def train(self, stage: dict, model, kind, features: list, events: Events, selection=None,
               stage_dir: Optional[Path] = None, batch_size: Optional[int] = None) -> dict:
@@ -600,7 +605,11 @@ class Worker:
                 examples = self.load_examples(stage, language, split)
                 features = self.load_features(stage, kind, language, split)
                 eval_started = time.perf_counter()
-                scores = self.evaluate(model, kind, features, examples, eval_batch)
+                from .predictions import PREDICTIONS_FILE
+
+                scores = self.evaluate(model, kind, features, examples, eval_batch,
+                                       keep=stage_dir / PREDICTIONS_FILE if main else None,
+                                       meta={"stage": stage["hash"], "task": stage["task"], "split": split})
                 timing["eval"] = time.perf_counter() - eval_started
                 events.emit("eval", split=split, language=language, metrics=scores,
                             examples_per_second=len(examples) / max(timing["eval"], 1e-9))

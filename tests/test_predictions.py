@@ -139,6 +139,18 @@ def test_rescore_reproduces_every_stored_metric(xtui, write_spec, shared_data, h
     rows = json.loads(rescored.stdout)
     assert len(rows) == 5 and all(row["status"] == "same" for row in rows)
     assert all(row["rescored"] == row["stored"] for row in rows)
+    # the leaderboard folder from the same files, scored back by evaluate.py's readers
+    exported = xtui("runs", "export", "latest", "--format", "xtreme", "--output", home / "submission", "--labels")
+    assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-3000:]
+    assert "wrote 3 files" in exported.stdout and "missing tasks: panx pawsx xquad mlqa tydiqa bucc2018 tatoeba" in exported.stdout
+    from test_xtreme_golden import language_scores
+    from xtui.scorers import get_scorer
+
+    for result in (r for r in evaluations if r["type"] == "evaluate"):
+        scores = language_scores(result["task"], result["language"], get_scorer(result["scorer"]["name"]),
+                                 root=home / "submission")
+        assert {k: scores[k] for k in ("accuracy", "f1") if k in scores} == \
+            {k: result["metrics"][k] for k in ("accuracy", "f1") if k in scores}
     # a stored number that the predictions do not give is caught
     target = next(r for r in evaluations if r["task"] == "udpos" and r["type"] == "evaluate")
     path = home / "stages" / target["hash"][:16] / "result.json"

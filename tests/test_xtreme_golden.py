@@ -105,10 +105,12 @@ def bucc_inputs(labels: list, predictions: list) -> tuple:
     return candidates, references
 
 
-def language_scores(task: str, language: str, scorer) -> dict:
+def language_scores(task: str, language: str, scorer, root: Path = MOCK) -> dict:
+    """One language of an XTREME folder (``root``/predictions and ``root``/labels) scored as
+    evaluate.py's evaluate_one_task reads it, by xtui's scorer."""
     suffix = "json" if task in ("xquad", "mlqa", "tydiqa") else "tsv"
-    predictions_file = MOCK / "predictions" / task / f"test-{language}.{suffix}"
-    labels_file = MOCK / "labels" / task / f"test-{language}.{suffix}"
+    predictions_file = root / "predictions" / task / f"test-{language}.{suffix}"
+    labels_file = root / "labels" / task / f"test-{language}.{suffix}"
     if task in ("xquad", "mlqa", "tydiqa"):
         answers, gold = qa_inputs(read_squad(labels_file), read_squad(predictions_file))
         return scorer.score(answers, gold, language)

@@ -441,14 +441,25 @@ def runs_show(experiment: str = typer.Argument("latest", help="Experiment id, id
 @runs_app.command("export")
 def runs_export(
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows) or md (tables)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows), md (tables), or "
+                            "xtreme / xtreme-r (the leaderboard's submission folder, from the saved predictions)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for xtreme, "
+                                          "xtreme-r) instead of stdout."),
+    intermediate: Optional[str] = typer.Option(None, "--intermediate", help="xtreme, xtreme-r: which intermediate task's results."),
+    shots: int = typer.Option(0, "--shots", help="xtreme, xtreme-r: K (0: zero-shot)."),
+    shot_set: Optional[int] = typer.Option(None, "--shot-set", help="xtreme, xtreme-r: which shot set for K > 0 (default 0)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="xtreme, xtreme-r: which seed."),
+    labels: bool = typer.Option(False, "--labels", help="xtreme, xtreme-r: also write the gold labels (predictions/ "
+                                "and labels/, as XTREME's mock_test_data) to score the folder with evaluate.py."),
 ):
-    """Export an experiment's results as tidy rows (json, csv) or tables (md)."""
+    """Export an experiment's results as tidy rows (json, csv), tables (md) or an XTREME submission folder."""
     from .results import experiment_rows, export, summary_tables
 
+    if fmt in ("xtreme", "xtreme-r"):
+        _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels)
+        return
     if fmt not in ("json", "csv", "md"):
-        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md")
+        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md, xtreme, xtreme-r")
     store, record = _load_experiment(experiment)
     rows = experiment_rows(store, record)
     text = export(rows, summary_tables(rows, record), fmt)
@@ -459,6 +470,25 @@ def runs_export(
         err.print(f"wrote {len(rows)} rows to {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+def _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels) -> None:
+    from .submission import export_submission
+
+    if output is None:
+        raise XtuiError(f"--format {fmt}: give the submission folder with --output DIR")
+    if output.exists() and not output.is_dir():
+        raise XtuiError(f"--output {output}: is a file; the {fmt} submission is a folder")
+    store, record = _load_experiment(experiment)
+    report = export_submission(store, record, output, fmt, intermediate, shots, shot_set, seed, labels)
+    console.print(f"wrote {len(report['written'])} files to {output}", highlight=False)
+    if report["missing_tasks"]:
+        console.print(f"missing tasks: {' '.join(report['missing_tasks'])}", highlight=False)
+    for task, languages in report["missing"].items():
+        console.print(f"missing {task} languages: {' '.join(languages)}", highlight=False, soft_wrap=True)
+    if report["no_predictions"]:
+        console.print(f"without saved predictions (evaluated before xtui kept them): {' '.join(report['no_predictions'])}",
+                      highlight=False, soft_wrap=True)
 
 
 @runs_app.command("rescore")

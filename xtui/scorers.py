@@ -313,6 +313,15 @@ def score_bucc(predictions: Mapping, references: Mapping, language: Optional[str
     "parts": {part: {"source": [[id, text], ...], "target": [...], "gold": [[source id, target
     id], ...]}}}``. The threshold is chosen on the threshold part and F1 measured on the other
     one; with a single part, on that part itself (an optimistic, oracle threshold)."""
+    mined = bucc_pairs(predictions, references)
+    validation = bucc_f1(mined["threshold_pairs"], mined["threshold_gold"])
+    scores = bucc_f1(mined["pairs"], mined["gold"])
+    return {**scores, "threshold": float(mined["threshold"]), "validation_f1": validation["f1"]}
+
+
+def bucc_pairs(predictions: Mapping, references: Mapping) -> dict:
+    """The ``bucc`` scorer's decisions: the ``threshold`` and the extracted id ``pairs`` of the
+    scored part (what a submission lists) with its ``gold``, and the same for the threshold part."""
     parts = dict(references["parts"])
     wanted = references.get("threshold_part", "validation")
     if len(parts) == 1:
@@ -330,12 +339,9 @@ def score_bucc(predictions: Mapping, references: Mapping, language: Optional[str
 
     chosen_pairs, chosen_gold = read(chosen)
     threshold = optimal_threshold(chosen_pairs, chosen_gold)
-    validation = bucc_f1(extract_pairs(chosen_pairs, threshold), chosen_gold)
-    scores = validation
-    if scored != chosen:
-        scored_pairs, scored_gold = read(scored)
-        scores = bucc_f1(extract_pairs(scored_pairs, threshold), scored_gold)
-    return {**scores, "threshold": float(threshold), "validation_f1": validation["f1"]}
+    scored_pairs, scored_gold = read(scored)
+    return {"threshold": threshold, "part": scored, "pairs": extract_pairs(scored_pairs, threshold), "gold": scored_gold,
+            "threshold_pairs": extract_pairs(chosen_pairs, threshold), "threshold_gold": chosen_gold}
 
 
 # --------------------------------------------------------------------------- LAReQA

@@ -121,7 +121,9 @@ def pool_layout(examples, language: Optional[str] = None) -> dict:
     """The retrieval problem of pooled examples (see the module): ``queries`` (example indices
     of ``language``'s questions that have an answer sentence), ``sentences`` (the candidates'
     sentences), ``candidates`` (their texts as embedded: ``candidate_text``),
-    ``candidate_languages`` and ``relevant`` (per query, the candidate indices that answer it).
+    ``candidate_languages``, ``candidate_ids`` (``<language>_<paragraph>_<sentence>``, paragraphs
+    counted from 1 per language, as ``utils_lareqa`` names candidates) and ``relevant`` (per query,
+    the candidate indices that answer it).
 
     A context is split once per (language, context text). Candidates are ordered by language code,
     then context, then sentence, whatever the stage's language, so every language's questions
@@ -138,14 +140,16 @@ def pool_layout(examples, language: Optional[str] = None) -> dict:
         if key not in contexts:
             contexts[key] = context_spans(example)
     order = sorted(contexts, key=lambda key: str(key[0] or ""))  # stable: contexts keep their order
-    sentences, candidates, candidate_languages, positions = [], [], [], {}
+    sentences, candidates, candidate_languages, candidate_ids, positions, numbers = [], [], [], [], {}, {}
     for key in order:
         spans, _ = contexts[key]
         positions[key] = list(range(len(sentences), len(sentences) + len(spans)))
-        for start, end in spans:
+        numbers[key[0]] = numbers.get(key[0], 0) + 1
+        for position, (start, end) in enumerate(spans):
             sentences.append(key[1][start:end])
             candidates.append(candidate_text(key[1][start:end], key[1]))
             candidate_languages.append(key[0])
+            candidate_ids.append(f"{key[0]}_{numbers[key[0]]}_{position}")
     answered, by_id = [], {}
     for example in examples:
         key = (example.get("language"), example["context"])
@@ -161,7 +165,7 @@ def pool_layout(examples, language: Optional[str] = None) -> dict:
                if example.get("language") == language and answered[index]]
     relevant = [sorted(by_id[str(examples[index]["id"])]) for index in queries]
     return {"language": language, "queries": queries, "sentences": sentences, "candidates": candidates,
-            "candidate_languages": candidate_languages, "relevant": relevant}
+            "candidate_languages": candidate_languages, "candidate_ids": candidate_ids, "relevant": relevant}
 
 
 class AnswerRetrievalKind(Kind):
@@ -243,8 +247,12 @@ class AnswerRetrievalKind(Kind):
         return lareqa_rankings(queries, candidates, layout["relevant"], k=int(self.settings["k"]))
 
     def references(self, examples):
+        """The relevant candidates of each question, plus the question ids and candidate ids a
+        submission names them by."""
         layout = pool_layout(examples, self.options.get("language") or None)
-        return {"relevant": layout["relevant"], "k": int(self.settings["k"])}
+        return {"relevant": layout["relevant"], "k": int(self.settings["k"]),
+                "questions": [str(examples[index]["id"]) for index in layout["queries"]],
+                "candidates": layout["candidate_ids"]}
 
 
 __all__ = ["AnswerRetrievalKind", "answer_sentence", "answer_sentence_index", "candidate_text", "context_spans",

@@ -159,3 +159,24 @@ def test_rescore_reproduces_every_stored_metric(xtui, write_spec, shared_data, h
     path.write_text(json.dumps(tampered))
     again = xtui("runs", "rescore", "latest")
     assert again.returncode == 1 and "1 different" in again.stdout and "4 same" in again.stdout
+
+
+def test_a_changed_scorer_version_is_told_apart_from_a_wrong_number(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from xtui.predictions import rescore_experiment
+    from xtui.scorers import SCORERS
+    from xtui.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    folder = store.stage_dir("ab" * 32)
+    folder.mkdir(parents=True)
+    (folder / "stage.json").write_text(json.dumps({"type": "evaluate", "task": "xnli", "language": "de", "labels": {}}))
+    kind = _kind("xnli")
+    scores = score_and_keep(kind, [0, 1], [{"label": 0}, {"label": 0}], [{}, {}], keep=folder / PREDICTIONS_FILE)
+    (folder / "result.json").write_text(json.dumps({"hash": "ab" * 32, "status": "done", "metrics": {**scores, "accuracy": 0.75}}))
+    experiment = {"stages": ["ab" * 32]}
+    assert rescore_experiment(store, experiment)[0]["status"] == "different"
+    monkeypatch.setitem(SCORERS, "classification", replace(SCORERS["classification"], version="2"))
+    row = rescore_experiment(store, experiment)[0]
+    assert row["status"] == "scorer changed" and row["saved_scorer"]["version"] == "1" and row["rescored"]["accuracy"] == 0.5

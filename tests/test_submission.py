@@ -77,7 +77,7 @@ def experiment(tmp_path):
         (folder / "stage.json").write_text(json.dumps(stage))
         scores = score_and_keep(kind, predictions, examples, features, keep=folder / PREDICTIONS_FILE,
                                 meta={"stage": digest, "task": task, "split": "test"})
-        (folder / "result.json").write_text(json.dumps({"hash": digest, "type": "evaluate", "metrics": scores}))
+        (folder / "result.json").write_text(json.dumps({"hash": digest, "type": "evaluate", "status": "done", "metrics": scores}))
         digests.append(digest)
         metrics[task] = scores
     return store, {"id": "e", "stages": digests}, metrics

@@ -164,7 +164,8 @@ def _same(stored: Optional[dict], rescored: dict) -> bool:
 
 def rescore_experiment(store, experiment: dict) -> list:
     """One row per evaluating stage of the experiment: its labels, ``status`` (``same``,
-    ``different``, ``no predictions``, ``not finished``) and the stored and rescored metrics."""
+    ``different``, ``scorer changed`` (its version is not the one that scored the stage),
+    ``no predictions``, ``not finished``) and the stored and rescored metrics."""
     from .files import read_json
 
     rows = []
@@ -185,5 +186,7 @@ def rescore_experiment(store, experiment: dict) -> list:
             rows.append({**row, "status": "no predictions"})
             continue
         same = _same(rescored["stored"], rescored["rescored"])
-        rows.append({**row, **rescored, "status": "same" if same else "different"})
+        # a scorer whose version changed since may legitimately give other numbers
+        changed = rescored["saved_scorer"].get("version") != rescored["scorer"]["version"]
+        rows.append({**row, **rescored, "status": "same" if same else ("scorer changed" if changed else "different")})
     return rows

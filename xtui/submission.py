@@ -112,7 +112,7 @@ def choose_stages(store, experiment: dict, intermediate: Optional[str], shots: i
     for digest in experiment.get("stages", []):
         stage = read_json(store.stage_dir(digest) / "stage.json") or {}
         labels = stage.get("labels", {})
-        if stage.get("type") != wanted_type or labels.get("shots", 0) != shots:
+        if stage.get("type") != wanted_type or labels.get("shots", 0) != shots or store.stage_result(digest) is None:
             continue
         if shots and labels.get("shot_set") != (shot_set if shot_set is not None else 0):
             continue

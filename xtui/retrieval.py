@@ -135,26 +135,34 @@ def average_precision_at_k(relevance: Sequence, relevant: int, k: Optional[int] 
     return float((precision * ranked).sum() / denominator)
 
 
-def lareqa_rankings(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence, k: int = 20) -> dict:
+def lareqa_rankings(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence, k: int = 20,
+                    budget: int = 1 << 22) -> dict:
     """The retrieval of every query, as the ``lareqa`` scorer reads it: ``ranked`` (its top ``k``
     candidates) and ``relevant_ranks`` (the 0-based rank of each of its relevant candidates).
 
-    Candidates are ranked exactly as XTREME-R's ``mean_avg_prec_at_k`` ranks them: one query at a
-    time, ``question_vec.dot(candidate_matrix.T)`` on float32 unit vectors, then
-    ``xtui.scorers.official_ranking``. Equal candidates then tie exactly, and the ties fall as
-    they fall there (a matrix product over many queries at once can round equal columns apart).
+    Candidates are ranked as XTREME-R's ``mean_avg_prec_at_k`` ranks them: float32 unit vectors,
+    float32 dot products, then ``xtui.scorers.official_ranking``. There each query is one
+    vector-matrix product, where equal candidates score exactly alike; here queries go ``budget``
+    cells at a time through one matrix product, which can round equal columns apart, so every
+    candidate takes the score of the first candidate equal to it: ties stay exact ties, and fall
+    as they fall in the official code.
     """
     from .scorers import official_ranking
 
     queries = normalise(queries).astype(np.float32)
-    matrix = normalise(candidates).astype(np.float32).T
+    candidates = normalise(candidates).astype(np.float32)
+    first: dict = {}
+    same_as = np.array([first.setdefault(row.tobytes(), index) for index, row in enumerate(candidates)], dtype=np.int64)
+    rows = max(1, budget // max(1, len(candidates)))
     ranked, ranks = [], []
-    for query, wanted in zip(queries, relevant):
-        order = official_ranking(np.squeeze(np.expand_dims(query, 0).dot(matrix), axis=0))
-        position = np.empty(len(order), dtype=np.int64)
-        position[order] = np.arange(len(order))
-        ranked.append(order[:k].tolist())
-        ranks.append(sorted(int(position[index]) for index in set(int(i) for i in wanted)))
+    for start in range(0, len(queries), rows):
+        block = (queries[start:start + rows] @ candidates.T)[:, same_as]
+        for offset, scores in enumerate(block):
+            order = official_ranking(scores)
+            position = np.empty(len(order), dtype=np.int64)
+            position[order] = np.arange(len(order))
+            ranked.append(order[:k].tolist())
+            ranks.append(sorted(int(position[index]) for index in set(int(i) for i in relevant[start + offset])))
     return {"ranked": ranked, "relevant_ranks": ranks}
 
 

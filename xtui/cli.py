@@ -468,17 +468,28 @@ def runs_show(
 @runs_app.command("export")
 def runs_export(
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows) or md (tables)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows), md (tables), or "
+                            "xtreme / xtreme-r (the leaderboard's submission folder, from the saved predictions)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for xtreme, "
+                                          "xtreme-r) instead of stdout."),
     table: str = typer.Option("rows", "--table", help="json/csv: rows (tidy results) or deltas (each Δ vs none: mean, "
                                                       "95 % interval, p, n)."),
     holm: bool = typer.Option(False, "--holm", help="Add Holm-adjusted p-values (over each table) to the deltas."),
+    intermediate: Optional[str] = typer.Option(None, "--intermediate", help="xtreme, xtreme-r: which intermediate task's results."),
+    shots: int = typer.Option(0, "--shots", help="xtreme, xtreme-r: K (0: zero-shot)."),
+    shot_set: Optional[int] = typer.Option(None, "--shot-set", help="xtreme, xtreme-r: which shot set for K > 0 (default 0)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="xtreme, xtreme-r: which seed."),
+    labels: bool = typer.Option(False, "--labels", help="xtreme, xtreme-r: also write the gold labels (predictions/ "
+                                "and labels/, as XTREME's mock_test_data) to score the folder with evaluate.py."),
 ):
-    """Export an experiment's results as tidy rows or Δ statistics (json, csv), or as tables (md)."""
+    """Export an experiment's results as tidy rows or Δ statistics (json, csv), tables (md) or an XTREME submission folder."""
     from .results import experiment_rows, export, summary_tables
 
+    if fmt in ("xtreme", "xtreme-r"):
+        _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels)
+        return
     if fmt not in ("json", "csv", "md"):
-        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md")
+        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md, xtreme, xtreme-r")
     if table not in ("rows", "deltas"):
         raise XtuiError(f"--table {table!r}: valid tables are rows, deltas")
     store, record = _load_experiment(experiment)
@@ -492,6 +503,51 @@ def runs_export(
         err.print(f"wrote {what} of {record['id']} to {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+def _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels) -> None:
+    from .submission import export_submission
+
+    if output is None:
+        raise XtuiError(f"--format {fmt}: give the submission folder with --output DIR")
+    if output.exists() and not output.is_dir():
+        raise XtuiError(f"--output {output}: is a file; the {fmt} submission is a folder")
+    store, record = _load_experiment(experiment)
+    report = export_submission(store, record, output, fmt, intermediate, shots, shot_set, seed, labels)
+    console.print(f"wrote {len(report['written'])} files to {output}", highlight=False)
+    if report["missing_tasks"]:
+        console.print(f"missing tasks: {' '.join(report['missing_tasks'])}", highlight=False)
+    for task, languages in report["missing"].items():
+        console.print(f"missing {task} languages: {' '.join(languages)}", highlight=False, soft_wrap=True)
+    if report["no_predictions"]:
+        console.print(f"without saved predictions (evaluated before xtui kept them): {' '.join(report['no_predictions'])}",
+                      highlight=False, soft_wrap=True)
+
+
+@runs_app.command("rescore")
+def runs_rescore(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Recompute every metric of an experiment from its saved predictions; exit 1 if one differs."""
+    from .predictions import rescore_experiment
+
+    store, record = _load_experiment(experiment)
+    rows = rescore_experiment(store, record)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    else:
+        for row in rows:
+            metrics = row.get("rescored") or {}
+            shown = " ".join(f"{name}={value:.6g}" for name, value in metrics.items() if isinstance(value, (int, float)))
+            where = f"{row['task']} {row['language']} {row['intermediate']} K={row['shots']}"
+            console.print(f"{row['status']:<14} {row['hash'][:12]} {where}  {shown}", highlight=False, soft_wrap=True)
+        counts: dict = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        console.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "no evaluations",
+                      highlight=False)
+    return 1 if any(row["status"] == "different" for row in rows) else 0
 
 
 @runs_app.command("reindex")

@@ -85,6 +85,14 @@ def describe_stage(type_: str, labels: dict) -> str:
     return " ".join(str(p) for p in parts if p not in ("", None))
 
 
+def _scorer(task: Task) -> Optional[dict]:
+    """The task's scorer as the stage records (and hashes) it: its name and version."""
+    from .scorers import get_scorer, scorer_name
+
+    name = scorer_name(task)
+    return get_scorer(name).to_json() if name else None
+
+
 def stage_hash(config: dict) -> str:
     content = {k: v for k, v in config.items() if k not in HASH_EXCLUDED}
     encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -238,7 +246,8 @@ class _Builder:
         return self.plan.stages[digest]
 
     def _task_config(self, task: Task) -> dict:
-        return {"task": task.name, "kind": self._kind(task), "labels_names": list(task.with_data(self.data_dir).labels)}
+        return {"task": task.name, "kind": self._kind(task), "scorer": _scorer(task),
+                "labels_names": list(task.with_data(self.data_dir).labels)}
 
     def retrieval(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str], languages: list,
                   setting, several: bool) -> None:

@@ -27,7 +27,7 @@ BUILTIN_KINDS = {
     "retrieval": ("xtui.kinds.retrieval:RetrievalKind", "1"),
     "qa": ("xtui.kinds.qa:QAKind", "1"),
     "multiple_choice": ("xtui.kinds.multiple_choice:MultipleChoiceKind", "1"),
-    "answer_retrieval": ("xtui.kinds.answer_retrieval:AnswerRetrievalKind", "1"),
+    "answer_retrieval": ("xtui.kinds.answer_retrieval:AnswerRetrievalKind", "2"),  # 2: candidate = sentence + context
 }
 
 

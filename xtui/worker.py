@@ -236,7 +236,10 @@ class Worker:
                 self.peak = {"flops": None, "error": f"{type(error).__name__}: {error}"}
         return self.peak if self.peak.get("flops") else None
 
-    def evaluate(self, model, kind, features: list, examples: list, batch_size: int) -> dict:
+    def evaluate(self, model, kind, features: list, examples: list, batch_size: int,
+                 keep: Optional[Path] = None, meta: Optional[dict] = None) -> dict:
+        """The kind's metrics on ``features``; with ``keep``, the decoded predictions are saved there
+        (``xtui.predictions``)."""
         torch = self.torch
         accelerator = self.accelerator
         model.eval()
@@ -251,7 +254,9 @@ class Worker:
                 for index, prediction in zip(indices, kind.decode(logits.float().cpu(), batch_features)):
                     predictions[index] = prediction
         model.train()
-        return kind.metrics(predictions, examples, features)
+        from .predictions import score_and_keep
+
+        return score_and_keep(kind, predictions, examples, features, keep, meta)
 
     def train(self, stage: dict, model, kind, features: list, events: Events, selection=None,
               stage_dir: Optional[Path] = None, batch_size: Optional[int] = None) -> dict:
@@ -450,7 +455,7 @@ class Worker:
     def mixture_kind(self, stage: dict, max_length: int) -> tuple:
         """The mixture's kind (one member kind per task) and its members as pseudo-stages
         (``stage`` with the member's task and kind), for loading data and features."""
-        from .kinds import load_kind_class
+        from .kinds import build_kind
         from .kinds.mixture import MixtureKind
 
         tokenizer = self.tokenizer(stage["model"])
@@ -459,8 +464,8 @@ class Worker:
             task = self.task(member["task"], stage)
             members.append({**stage, "task": member["task"], "kind": member["kind"], "language": member["language"],
                             "data": member["data"]})
-            kinds.append(load_kind_class(member["kind"]["target"])(
-                task.labels, tokenizer, max_length, {**task.options, "language": member["language"]}))
+            kinds.append(build_kind(member["kind"]["target"], task, tokenizer, max_length, member["language"],
+                                    (member.get("scorer") or {}).get("name")))
         mixture = stage["mixture"]
         kind = MixtureKind([m["task"] for m in members], kinds, mixture.get("sampling", "proportional"),
                            mixture.get("temperature") or 2.0)
@@ -517,7 +522,7 @@ class Worker:
 
     # -- one stage -------------------------------------------------------------------------------
     def run_stage(self, stage_dir: Path) -> bool:
-        from .kinds import load_kind_class
+        from .kinds import build_kind
         from .shots import sample_shots
 
         torch = self.torch
@@ -543,7 +548,8 @@ class Worker:
                 metric = "average"
             else:
                 task = self.task(stage["task"], stage)
-                kind = load_kind_class(stage["kind"]["target"])(task.labels, self.tokenizer(stage["model"]), max_length, {**task.options, "language": stage["language"]})
+                kind = build_kind(stage["kind"]["target"], task, self.tokenizer(stage["model"]), max_length,
+                                  stage["language"], (stage.get("scorer") or {}).get("name"))
                 metric = task.metric
             model = self.build_model(stage, kind).to(accelerator.device)
             if self.speed["compile"] and stage["type"] != "evaluate" and hasattr(model, "compile"):
@@ -599,7 +605,11 @@ class Worker:
                 examples = self.load_examples(stage, language, split)
                 features = self.load_features(stage, kind, language, split)
                 eval_started = time.perf_counter()
-                scores = self.evaluate(model, kind, features, examples, eval_batch)
+                from .predictions import PREDICTIONS_FILE
+
+                scores = self.evaluate(model, kind, features, examples, eval_batch,
+                                       keep=stage_dir / PREDICTIONS_FILE if main else None,
+                                       meta={"stage": stage["hash"], "task": stage["task"], "split": split})
                 timing["eval"] = time.perf_counter() - eval_started
                 events.emit("eval", split=split, language=language, metrics=scores,
                             examples_per_second=len(examples) / max(timing["eval"], 1e-9))
@@ -618,7 +628,7 @@ class Worker:
             result = {
                 "hash": stage["hash"], "type": stage["type"], "status": "done", "task": stage["task"],
                 "language": language, "labels": stage["labels"], "seed": stage["seed"],
-                "metric": metric, **result,
+                "metric": metric, "scorer": _scorer_record(kind), **result,
                 "device": str(accelerator.device), "processes": accelerator.num_processes,
                 "versions": _versions(), "started": started, "finished": time.time(),
                 "seconds": time.time() - started,
@@ -704,6 +714,12 @@ class Checkpoints:
 
         if self.accelerator.is_main_process:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _scorer_record(kind) -> Optional[dict]:
+    """Which scorer gave the stage's metrics (name, version, the official script it reproduces)."""
+    scorer = getattr(kind, "_scorer", None)
+    return {"name": scorer.name, "version": scorer.version, "reproduces": scorer.reproduces} if scorer else None
 
 
 def _padded(values: list, size: int) -> list:

@@ -19,6 +19,12 @@ class Kind:
 
     ``options`` are the task's ``options`` plus ``language``, the stage's language (the
     worker adds it: MLQA's answer normalisation depends on it).
+
+    Scoring: ``outputs`` turns the per-feature ``decode`` results into one prediction per
+    example (or one structure for the whole split, for retrieval) in the format of the kind's
+    scorer, ``references`` gives the gold side, and ``metrics`` hands both to ``scorer``
+    (``xtui.scorers``; the task's, set by ``xtui.kinds.build_kind``, else the kind's default).
+    A kind may instead override ``metrics`` alone.
     """
 
     name = "base"
@@ -70,9 +76,37 @@ class Kind:
         """Predictions for the examples of one batch (in the batch's order)."""
         raise NotImplementedError
 
+    _scorer = None
+
+    @property
+    def scorer(self):
+        """The ``xtui.scorers.Scorer`` of this kind's metrics."""
+        if self._scorer is None:
+            from ..scorers import default_scorer, get_scorer
+
+            name = default_scorer(self.name, self.options)
+            if name is None:
+                raise NotImplementedError(f"kind {self.name!r} has no default scorer: set one or override metrics")
+            self._scorer = get_scorer(name)
+        return self._scorer
+
+    @scorer.setter
+    def scorer(self, value) -> None:
+        self._scorer = value
+
+    def outputs(self, predictions: list, examples: Sequence[dict], features: Sequence[dict]) -> Any:
+        """The decoded predictions (``decode`` results, one per feature, in feature order) as the
+        scorer reads them: JSON-serialisable, one entry per example unless the scorer says otherwise."""
+        raise NotImplementedError
+
+    def references(self, examples: Sequence[dict]) -> Any:
+        """The gold side of ``examples`` as the scorer reads it."""
+        raise NotImplementedError
+
     def metrics(self, predictions: list, examples: Sequence[dict], features: Sequence[dict]) -> dict:
         """Scores of the predictions (one per feature, in feature order) against the examples."""
-        raise NotImplementedError
+        return self.scorer.score(self.outputs(predictions, examples, features), self.references(examples),
+                                 self.options.get("language"))
 
 
 class TaskModel(nn.Module):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..metrics import accuracy
 from .base import MODEL_INPUTS, Kind
 
 
@@ -90,5 +89,9 @@ class MultipleChoiceKind(Kind):
     def decode(self, logits, features):
         return logits.argmax(-1).tolist()
 
-    def metrics(self, predictions, examples, features):
-        return {"accuracy": accuracy(predictions, [int(e["label"]) for e in examples])}
+    def outputs(self, predictions, examples, features):
+        """The index of the chosen candidate of every example."""
+        return [int(p) for p in predictions]
+
+    def references(self, examples):
+        return [int(e["label"]) for e in examples]

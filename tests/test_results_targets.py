@@ -146,5 +146,6 @@ def test_the_experiment_records_each_targets_metric_and_languages(registry):
                      fewshot={"shots": [0, 4], "shot_sets": 2})
     spec = parse_spec(data, "t.toml")
     info = _targets_info(spec, build_plan(spec, registry, "t.toml"), registry)
-    assert info == {"demo_sentiment": {"metric": "accuracy", "shown": ["accuracy"], "languages": ["de", "fr"]},
-                    "demo_entities": {"metric": "f1", "shown": ["f1"], "languages": ["nl", "en"]}}
+    assert info == {"demo_sentiment": {"metric": "accuracy", "shown": ["accuracy"], "languages": ["de", "fr"],
+                                       "scorer": "classification v1"},
+                    "demo_entities": {"metric": "f1", "shown": ["f1"], "languages": ["nl", "en"], "scorer": "seqeval v1"}}

@@ -302,6 +302,14 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     return 0 if ok else 1
 
 
+def _scorer_line(task) -> Optional[str]:
+    """``xtreme_udpos v1``: the scorer a table names (`xtui tasks` says which official code it reproduces)."""
+    from .scorers import get_scorer, scorer_name
+
+    name = scorer_name(task)
+    return f"{name} v{get_scorer(name).version}" if name else None
+
+
 def _targets_info(spec, plan, registry) -> dict:
     """What the results tables need of each target, recorded with the experiment so that views never
     ask the plugins: its headline metric, the metrics its table shows, its target languages."""
@@ -314,7 +322,7 @@ def _targets_info(spec, plan, registry) -> dict:
         languages = list(dict.fromkeys(l["language"] for l in planned if l["task"] == task.name
                                        and (l["language"] != task.train_language or l["language"] in listed)))
         info[task.name] = {"metric": task.metric, "shown": list(task.table_metrics or (task.metric,)),
-                           "languages": languages}
+                           "languages": languages, "scorer": _scorer_line(task)}
     return info
 
 
@@ -343,22 +351,36 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Machine-readable
 @app.command()
 def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Every registered task: kind, languages, metric and the plugin that provides it."""
+    from .scorers import get_scorer, scorer_name
+
     registry = _registry()
-    items = [{"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
-              "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description}
-             for t in sorted(registry.tasks.values(), key=lambda t: t.name)]
+    items = []
+    for t in sorted(registry.tasks.values(), key=lambda t: t.name):
+        scorer = get_scorer(scorer_name(t)) if scorer_name(t) else None
+        items.append({"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
+                      "scorer": scorer.name if scorer else None, "reproduces": scorer.reproduces if scorer else None,
+                      "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description})
     if as_json:
         console.print_json(json.dumps(items))
         return
     from rich.table import Table
 
     table = Table(title="tasks", title_justify="left")
-    for column in ("task", "kind", "metric", "roles", "plugin"):
+    wide = console.width >= 130  # scorer and plugin only where they fit beside a readable language list
+    columns = ("task", "kind", "metric", "scorer", "roles", "plugin") if wide else ("task", "kind", "metric", "roles")
+    for column in columns:
         table.add_column(column, no_wrap=True)
-    table.add_column("languages", overflow="fold")
+    # the language list folds onto as many lines as it needs, but never below a readable width
+    table.add_column("languages", overflow="fold", min_width=12, ratio=1)
     for t in items:
-        table.add_row(t["name"], t["kind"], t["metric"], "/".join(t["roles"]), t["plugin"], " ".join(t["languages"]))
+        roles = "/".join({"intermediate": "int", "target": "tgt"}[r] for r in t["roles"])
+        cells = {"task": t["name"], "kind": t["kind"], "metric": t["metric"], "scorer": t["scorer"] or "-",
+                 "roles": roles, "plugin": t["plugin"]}
+        table.add_row(*(cells[c] for c in columns), f"{len(t['languages'])}: " + " ".join(t["languages"]))
     console.print(table)
+    if not wide:
+        console.print("roles: int = intermediate, tgt = target; `xtui tasks --json` (or a wider terminal) adds each "
+                      "task's scorer and plugin", style="dim", highlight=False)
 
 
 @app.command()

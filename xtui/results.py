@@ -136,7 +136,7 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
                 values[intermediate]["avg"] = averages.get(metric, {})
             tables.append({"task": task, "metric": metric, "shown": shown, "shots": shots, "languages": languages,
                            "columns": languages, "target_languages": target_languages, "intermediates": intermediates,
-                           "cells": cells, "shown_cells": shown_cells,
+                           "cells": cells, "shown_cells": shown_cells, "scorer": info[task].get("scorer"),
                            "deltas": _deltas(values, (task, shots), holm), "spread": _spread(values)})
     if len(order) > 1:
         tables.extend(_overall_tables(order, info, intermediates, draws, holm))
@@ -262,7 +262,8 @@ def table_caption(table: dict) -> str:
         missing = f"; not at this K: {', '.join(table['missing'])}" if table["missing"] else ""
         return f"each target's avg over its languages ({used}){missing}; {delta}"
     headline = f"; ± and Δ of {METRIC_NAMES.get(table['metric'], table['metric'])}" if len(table["shown"]) > 1 else ""
-    return f"mean ± std over shot sets and seeds; {delta}; avg over target languages{headline}"
+    scorer = f"; scorer {table['scorer']}" if table.get("scorer") else ""
+    return f"mean ± std over shot sets and seeds; {delta}; avg over target languages{headline}{scorer}"
 
 
 def table_lines(table: dict) -> tuple:

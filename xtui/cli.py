@@ -14,7 +14,7 @@ from rich.console import Console
 
 from .errors import XtuiError
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=True, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="xtui: intermediate-task training, few-shot fine-tuning and XTREME evaluation, from one spec.")
 runs_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Browse past experiments.")
 app.add_typer(runs_app, name="runs")
@@ -400,16 +400,58 @@ RICH_ROWS = 200
 """`runs list` draws a Rich table up to this many experiments, aligned plain text beyond."""
 
 
+STATUSES = ("running", "done", "failed", "stopped", "interrupted")
+
+
+def _since(text: str) -> float:
+    """``2026-11-01``, ``2026-11-01T09:30`` or an age (``90m``, ``12h``, ``7d``, ``2w``) as a time stamp."""
+    import datetime
+    import re
+
+    age = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([mhdw])", text.strip())
+    if age:
+        return time.time() - float(age.group(1)) * {"m": 60, "h": 3600, "d": 86400, "w": 604800}[age.group(2)]
+    try:
+        return datetime.datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise XtuiError(f"--since {text!r}: give a date (2026-11-01, 2026-11-01T09:30) or an age (90m, 12h, 7d, 2w)") from None
+
+
+def _matches(record: dict, status: Optional[str], task: Optional[str], since: Optional[float], text: Optional[str]) -> bool:
+    if status and record.get("status") != status:
+        return False
+    if task and task not in (record.get("targets") or [record.get("target")]) and not any(
+            task in str(i).split("+") for i in record.get("intermediate") or []):
+        return False
+    if since is not None and (record.get("created") or 0) < since:
+        return False
+    if text:
+        haystack = " ".join(str(record.get(k) or "") for k in ("id", "name", "model", "target", "intermediate", "languages"))
+        return text.lower() in haystack.lower()
+    return True
+
+
 @runs_app.command("list")
-def runs_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+def runs_list(
+    text: Optional[str] = typer.Argument(None, help="Only experiments whose id, name, model, tasks or languages contain this."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    status: Optional[str] = typer.Option(None, "--status", help=f"Only this status: {', '.join(STATUSES)}."),
+    task: Optional[str] = typer.Option(None, "--task", help="Only experiments with this target or intermediate task."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only experiments created since a date or age (7d, 12h)."),
+):
     """Experiments in the index, oldest first."""
     from .store import RunStore
 
     from .liveness import experiment_state
 
+    if status is not None and status not in STATUSES:
+        raise XtuiError(f"--status {status!r}: valid statuses are {', '.join(STATUSES)}")
+    after = _since(since) if since is not None else None
     records = RunStore().experiments()
     for record in records:
         record["status"] = experiment_state(record)
+    if status or task or after is not None or text:
+        records = [r for r in records if _matches(r, status, task, after, text)]
     if as_json:
         if console.is_terminal and len(records) <= RICH_ROWS:
             console.print_json(json.dumps(records))
@@ -572,6 +614,47 @@ def runs_rescore(
     return 1 if any(row["status"] == "different" for row in rows) else 0
 
 
+@runs_app.command("compare")
+def runs_compare(
+    experiments: List[str] = typer.Argument(..., metavar="EXP EXP [EXP...]", help="Two or more experiments (id, prefix, name)."),
+):
+    """How experiments' specs differ, and the result cells they share (mean ± std; Δ = last − first), as the app's compare screen."""
+    from rich.table import Table
+
+    from .comparison import format_cell, shared_results, spec_differences
+    from .results import experiment_rows, summary_tables
+
+    if len(experiments) < 2:
+        raise XtuiError("runs compare: give two or more experiments")
+    loaded = [_load_experiment(name) for name in experiments]
+    records = [record for _, record in loaded]
+    names = [f"#{i + 1}" for i in range(len(records))]
+    for name, record in zip(names, records):
+        console.print(f"[bold]{name}[/bold] {record['id']}  {record.get('status', '?')}  model {record.get('model')}",
+                      highlight=False)
+    differences = spec_differences([r.get("spec") for r in records])
+    table = Table(title="spec differences", title_justify="left")
+    table.add_column("field")
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for key, values in differences:
+        table.add_row(key, *(str(v) for v in values))
+    if differences:
+        console.print(table)
+    else:
+        console.print("the specs are identical", style="dim")
+    tables = [summary_tables(experiment_rows(store, record), record) for store, record in loaded]
+    rows, only_some = shared_results(tables)
+    shared = Table(title=f"shared results (mean ± std, %; Δ = {names[-1]} − #1): {len(rows)} cells in all of them"
+                         + (f", {only_some} in only some (not shown)" if only_some else ""), title_justify="left")
+    for column in ("task", "metric", "K", "intermediate", "column", *names, "Δ"):
+        shared.add_column(column, justify="right" if column in names or column == "Δ" else "left")
+    for task, metric, shots, intermediate, column, values in rows:
+        shared.add_row(task, metric, str(shots), intermediate, column, *(format_cell(v) for v in values),
+                       f"{100 * (values[-1][0] - values[0][0]):+.1f}")
+    console.print(shared)
+
+
 @runs_app.command("reindex")
 def runs_reindex():
     """Rebuild the index from the run directories (they are the truth)."""
@@ -616,7 +699,7 @@ def main() -> None:
     try:
         if argv in FAST_LIST:
             # The commonest query skips typer's parameter set-up (it imports pydantic: ~0.1 s).
-            runs_list(as_json=len(argv) == 3)
+            runs_list(text=None, as_json=len(argv) == 3, status=None, task=None, since=None)
             sys.exit(0)
         if "--help" in argv:
             _defer_rich_markdown()

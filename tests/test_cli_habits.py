@@ -81,3 +81,35 @@ def test_shell_completion_offers_commands(home):
     script = subprocess.run([binary, "--show-completion", "bash"], capture_output=True, text=True, timeout=60,
                             env=offline_env(home))
     assert script.returncode == 0 and "_xtui_completion" in script.stdout
+
+
+def test_latex_and_parquet_exports(xtui, two, tmp_path):
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    done = xtui("runs", "export", "baseline", "--format", "latex")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert text.count(r"\begin{table}") == text.count(r"\end{table}") == 2  # K=0 and K=4
+    assert text.count(r"\toprule") == 2 and r"\usepackage{booktabs}" in text
+    assert r"demo\_sentiment: accuracy (\%), K=4" in text, "metric and K in the caption, _ escaped"
+    k4 = text[text.rindex(r"\begin{table}"):]  # the K=4 table comes last
+    assert r"demo\_nli & \textbf{70.0}" in k4, "the best mean of each column in bold (de: 0.71, 0.69)"
+    assert r"{\scriptsize(+4.0" in k4
+    out = tmp_path / "rows.parquet"
+    done = xtui("runs", "export", "baseline", "--format", "parquet", "-o", out)
+    assert done.returncode == 0, done.stderr
+    table = pyarrow_parquet.read_table(out).to_pylist()
+    csv_rows = xtui("runs", "export", "baseline", "--format", "json")
+    assert [(r["stage"], r["metric"], r["value"]) for r in table] == [
+        (r["stage"], r["metric"], r["value"]) for r in json.loads(csv_rows.stdout)]
+    bad = xtui("runs", "export", "baseline", "--format", "parquet")
+    assert bad.returncode == 2 and "give it with -o FILE.parquet" in bad.stderr
+
+
+@pytest.mark.parametrize("where, message", [("folder", "is a folder"), ("missing/x.csv", "does not exist"),
+                                            ("", "give a file name")])
+def test_export_destinations_are_told_in_one_line(xtui, two, tmp_path, where, message):
+    (tmp_path / "folder").mkdir()
+    target = str(tmp_path / where) if where else ""
+    done = xtui("runs", "export", "baseline", "-o", target)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

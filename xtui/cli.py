@@ -529,11 +529,26 @@ def runs_show(
     render_tables(tables, console)
 
 
+def _writable(path: Path) -> None:
+    """One line naming the destination when it cannot be written (a folder, no parent, read-only)."""
+    path = Path(path)
+    if str(path) in ("", "."):
+        raise XtuiError("--output: give a file name")
+    if path.is_dir():
+        raise XtuiError(f"--output {path}: is a folder; give a file name inside it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise XtuiError(f"--output {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise XtuiError(f"--output {path}: not writable (permissions)")
+
+
 @runs_app.command("export")
 def runs_export(
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows), md (tables), or "
-                            "xtreme / xtreme-r (the leaderboard's submission folder, from the saved predictions)."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="json, csv (tidy rows), parquet (tidy rows, -o FILE), md, "
+                            "latex (booktabs tables), or xtreme / xtreme-r (the leaderboard's submission folder, from the "
+                            "saved predictions)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for xtreme, "
                                           "xtreme-r) instead of stdout."),
     table: str = typer.Option("rows", "--table", help="json/csv: rows (tidy results) or deltas (each Δ vs none: mean, "
@@ -552,16 +567,32 @@ def runs_export(
     if fmt in ("xtreme", "xtreme-r"):
         _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels)
         return
-    if fmt not in ("json", "csv", "md"):
-        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md, xtreme, xtreme-r")
+    if fmt not in ("json", "csv", "md", "latex", "parquet"):
+        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md, latex, parquet, xtreme, xtreme-r")
+    if fmt == "parquet" and output is None:
+        raise XtuiError("--format parquet writes a binary file: give it with -o FILE.parquet")
     if table not in ("rows", "deltas"):
         raise XtuiError(f"--table {table!r}: valid tables are rows, deltas")
     store, record = _load_experiment(experiment)
     rows = experiment_rows(store, record)
-    text = export(rows, summary_tables(rows, record, holm=holm), fmt, table, record["id"])
+    if fmt == "parquet":
+        from .results import parquet
+
+        _writable(output)
+        parquet(rows, output)
+        err.print(f"wrote {len(rows)} rows of {record['id']} to {output}", highlight=False)
+        return
+    tables = summary_tables(rows, record, holm=holm)
+    if fmt == "latex":
+        from .results import latex
+
+        text = latex(tables, record["id"])
+    else:
+        text = export(rows, tables, fmt, table, record["id"])
     if output:
         from .files import atomic_write_text
 
+        _writable(output)
         atomic_write_text(output, text)
         what = f"{len(rows)} rows" if table == "rows" or fmt == "md" else "the Δ statistics"
         err.print(f"wrote {what} of {record['id']} to {output}", highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import statistics
 from collections import defaultdict
 from typing import Optional
@@ -339,6 +340,73 @@ def export(rows: list, tables: list, fmt: str, table: str = "rows", experiment_i
             out.append("")
         return "\n".join(out) + "\n"
     raise ValueError(fmt)
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
+                          ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _latex_cell(table: dict, intermediate: str, column: str, best: bool) -> str:
+    mean, std = table["cells"][intermediate].get(column) or (None, None)
+    if mean is None:
+        return "--"
+    order = tuple(table["shown"])
+    shown = table.get("shown_cells", {}).get(intermediate, {}).get(column)
+    if shown and len(order) > 1:
+        parts = ["--" if shown.get(m) is None else f"{100 * shown[m]:.1f}" for m in order]
+        parts[order.index(table["metric"])] = r"\textbf{" + parts[order.index(table["metric"])] + "}" if best else \
+            parts[order.index(table["metric"])]
+        text = " / ".join(parts)
+    else:
+        text = (r"\textbf{%.1f}" if best else "%.1f") % (100 * mean)
+    if std:
+        text += r"{\scriptsize$\pm$%.1f}" % (100 * std)
+    delta = cell_delta(table, intermediate, column) if intermediate != NONE else None
+    if delta is not None:
+        mark = r"$^{*}$" if significant((table.get("deltas", {}).get(intermediate) or {}).get(column)) else ""
+        text += r" {\scriptsize(%+.1f%s)}" % (100 * delta, mark)
+    return text
+
+
+def latex(tables: list, experiment_id: str = "") -> str:
+    """Each table as a booktabs LaTeX table: the headline metric and K in the caption, the best mean of
+    each column in bold, Δ vs none in small type, marked $^*$ where its paired interval excludes 0."""
+    out = [f"% xtui results of {experiment_id}; needs \\usepackage{{booktabs}}", ""]
+    for table in tables:
+        columns = table_columns(table)
+        best = {}
+        for column in columns:
+            means = {i: (table["cells"][i].get(column) or (None,))[0] for i in table["intermediates"]}
+            present = [v for v in means.values() if v is not None]
+            best[column] = {i for i, v in means.items() if present and v == max(present)}
+        k = f"K={table['shots']}" + (" (zero-shot)" if table["shots"] == 0 else "")
+        what = "mean of the targets' avg" if table.get("overall") else metric_title(table)
+        caption = (f"{_latex_escape(table['task'])}: {_latex_escape(what)} (\\%), {k}. "
+                   + _latex_escape(table_caption(table)).replace("Δ", r"$\Delta$").replace("±", r"$\pm$")
+                   .replace(r"\_", r"\_").replace(" * ", r" $^{*}$ ") + ".")
+        label = re.sub(r"[^A-Za-z0-9:-]+", "-", f"tab:{experiment_id}-{table['task']}-k{table['shots']}")
+        out += [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{l" + "r" * len(columns) + "}",
+                r"\toprule", " & ".join(["intermediate"] + [_latex_escape(c) for c in columns]) + r" \\", r"\midrule"]
+        for intermediate in table["intermediates"]:
+            cells = [_latex_cell(table, intermediate, c, intermediate in best[c]) for c in columns]
+            out.append(" & ".join([_latex_escape(intermediate)] + cells) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}", r"\caption{" + caption + "}", r"\label{" + label + "}",
+                r"\end{table}", ""]
+    return "\n".join(out)
+
+
+def parquet(rows: list, path) -> None:
+    """The tidy rows as a Parquet file (pyarrow, which ``datasets`` brings), for pandas / polars."""
+    import pyarrow
+    import pyarrow.parquet
+
+    columns = {field: [row.get(field) for row in rows] for field in ROW_FIELDS}
+    schema = pyarrow.schema([(f, pyarrow.float64() if f == "value" else pyarrow.int64() if f in ("shots", "shot_set", "seed")
+                              else pyarrow.string()) for f in ROW_FIELDS])
+    pyarrow.parquet.write_table(pyarrow.table(columns, schema=schema), str(path))
 
 
 def headline(tables: list) -> Optional[dict]:

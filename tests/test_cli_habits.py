@@ -113,3 +113,31 @@ def test_export_destinations_are_told_in_one_line(xtui, two, tmp_path, where, me
     done = xtui("runs", "export", "baseline", "-o", target)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_runs_plot_writes_valid_png_svg_and_pdf(xtui, two, tmp_path):
+    pytest.importorskip("matplotlib")
+    import xml.etree.ElementTree as ElementTree
+
+    import matplotlib.image
+
+    out = tmp_path / "figures"
+    done = xtui("runs", "plot", "baseline", "--out", out)
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in out.iterdir())
+    stems = {"20231114-221320-baseline-aaaa-demo_sentiment-heatmap-K0", "20231114-221320-baseline-aaaa-demo_sentiment-heatmap-K4",
+             "20231114-221320-baseline-aaaa-demo_sentiment-fewshot", "20231114-221320-baseline-aaaa-loss"}
+    assert names == sorted(f"{stem}.{ext}" for stem in stems for ext in ("pdf", "png", "svg"))
+    for path in out.iterdir():
+        assert path.stat().st_size > 2000, path
+        if path.suffix == ".png":
+            pixels = matplotlib.image.imread(path)
+            assert pixels.shape[0] > 200 and pixels.shape[1] > 400 and pixels.std() > 0.01, "a real picture"
+        elif path.suffix == ".svg":
+            assert ElementTree.parse(path).getroot().tag.endswith("svg")
+        else:
+            data = path.read_bytes()
+            assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert "demo_nli" in (out / "20231114-221320-baseline-aaaa-demo_sentiment-fewshot.svg").read_text()
+    bad = xtui("runs", "plot", "baseline", "--kind", "violin")
+    assert bad.returncode == 2 and "valid kinds are heatmap, fewshot, loss" in bad.stderr

@@ -65,10 +65,11 @@ def test_paired_delta_pairs_by_draw_and_its_interval_is_seeded():
     assert paired_delta(NONE, {(2, 0): 0.5}, ("x",)) is None
 
 
-def test_bootstrap_percentiles_by_hand_on_two_pairs():
-    # two pairs: resampled means are 0.1 (both first), 0.2 (mixed) or 0.3 (both second); 2.5 % / 97.5 %
-    # quantiles of 10,000 draws land on the extremes
-    assert bootstrap_interval([0.1, 0.3], seed=7) == (pytest.approx(0.1), pytest.approx(0.3))
+def test_bootstrap_percentiles_by_hand_on_three_pairs():
+    # three pairs: the smallest resampled mean (all three draws the first pair) has probability 1/27 = 3.7 %,
+    # more than the 2.5 % tail, and so has the largest: the interval spans exactly [0.1, 0.6]
+    assert bootstrap_interval([0.1, 0.2, 0.6], seed=7) == (pytest.approx(0.1), pytest.approx(0.6))
+    assert bootstrap_interval([0.1, 0.3], seed=7) is None, "two pairs: three possible means, no interval"
     assert bootstrap_interval([0.1], seed=7) is None
 
 

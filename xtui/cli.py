@@ -645,6 +645,31 @@ def runs_rescore(
     return 1 if any(row["status"] == "different" for row in rows) else 0
 
 
+@runs_app.command("plot")
+def runs_plot(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    kind: List[str] = typer.Option([], "--kind", help="heatmap, fewshot or loss (repeatable; default: all three)."),
+    out: Path = typer.Option(Path("figures"), "--out", help="Folder for the PNG, SVG and PDF files."),
+    stage: List[str] = typer.Option([], "--stage", help="loss: only these stages (hash prefixes; default: training stages)."),
+):
+    """Figures for a paper (PNG, SVG, PDF): heat maps of Δ vs none, few-shot curves, loss curves."""
+    from .plots import KINDS, plot
+
+    unknown = [k for k in kind if k not in KINDS]
+    if unknown:
+        raise XtuiError(f"--kind {unknown[0]!r}: valid kinds are {', '.join(KINDS)}")
+    if out.exists() and not out.is_dir():
+        raise XtuiError(f"--out {out}: is a file; give a folder")
+    store, record = _load_experiment(experiment)
+    paths = plot(store, record, kind or KINDS, out, stage)
+    if not paths:
+        err.print(f"nothing to plot for {record['id']} yet (no finished evaluations)", highlight=False)
+        raise typer.Exit(1)
+    for path in paths:
+        console.print(str(path), highlight=False, soft_wrap=True)
+    err.print(f"wrote {len(paths)} files to {out}", highlight=False)
+
+
 @runs_app.command("compare")
 def runs_compare(
     experiments: List[str] = typer.Argument(..., metavar="EXP EXP [EXP...]", help="Two or more experiments (id, prefix, name)."),

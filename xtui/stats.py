@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 
 LEVEL = 0.95
 RESAMPLES = 10_000
+MIN_PAIRS = 3
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -78,9 +79,10 @@ def t_test_p(differences: Sequence[float]) -> Optional[float]:
 
 def bootstrap_interval(differences: Sequence[float], seed: int, level: float = LEVEL,
                        resamples: int = RESAMPLES) -> Optional[tuple]:
-    """Percentile interval of the mean difference, resampling the pairs with replacement."""
+    """Percentile interval of the mean difference, resampling the pairs with replacement; None below
+    ``MIN_PAIRS`` pairs (two pairs give three possible means: no interval worth the name)."""
     n = len(differences)
-    if n < 2:
+    if n < MIN_PAIRS:
         return None
     import numpy
 
@@ -99,8 +101,9 @@ def cell_seed(*key) -> int:
 
 def paired_delta(base: dict, other: dict, key: tuple = ()) -> Optional[dict]:
     """Δ of ``other`` against ``base`` (draw -> value each, a draw being (seed, shot set)) over the
-    draws both have: mean, 95 % bootstrap interval (low, high; None below two pairs), paired t-test
-    p-value, number of pairs, and ``excludes_zero`` (the interval lies on one side of 0)."""
+    draws both have: mean, 95 % bootstrap interval (low, high; None below ``MIN_PAIRS`` pairs), paired t-test
+    p-value, number of pairs, and ``excludes_zero`` (the interval lies on one side of 0; never with
+    fewer than ``MIN_PAIRS`` pairs)."""
     draws = [d for d in other if d in base]
     if not draws:
         return None

@@ -547,8 +547,8 @@ def _writable(path: Path) -> None:
 def runs_export(
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
     fmt: str = typer.Option("csv", "--format", "-f", help="json, csv (tidy rows), parquet (tidy rows, -o FILE), md, "
-                            "latex (booktabs tables), or xtreme / xtreme-r (the leaderboard's submission folder, from the "
-                            "saved predictions)."),
+                            "latex (booktabs tables), buckets (the shot sets, fsxlt/buckets layout, -o DIR), or xtreme / "
+                            "xtreme-r (the leaderboard's submission folder, from the saved predictions)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for xtreme, "
                                           "xtreme-r) instead of stdout."),
     table: str = typer.Option("rows", "--table", help="json/csv: rows (tidy results) or deltas (each Δ vs none: mean, "
@@ -566,6 +566,15 @@ def runs_export(
 
     if fmt in ("xtreme", "xtreme-r"):
         _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels)
+        return
+    if fmt == "buckets":
+        from .buckets import export_sets
+
+        if output is None or (output.exists() and not output.is_dir()):
+            raise XtuiError("--format buckets writes a folder (fsxlt/buckets layout): give it with -o DIR")
+        store, record = _load_experiment(experiment)
+        written = export_sets(store, record, output)
+        err.print(f"wrote {len(written)} shot sets of {record['id']} to {output} (fsxlt/buckets layout)", highlight=False)
         return
     if fmt not in ("json", "csv", "md", "latex", "parquet"):
         raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md, latex, parquet, xtreme, xtreme-r")

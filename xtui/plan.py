@@ -23,7 +23,7 @@ from .tasks import Task, data_dir_from_env
 
 STAGE_FORMAT = "1"
 STAGE_TYPES = ("intermediate", "target", "evaluate", "fewshot")
-HASH_EXCLUDED = ("hash", "labels", "data_dir", "run", "parent_dir")
+HASH_EXCLUDED = ("hash", "labels", "data_dir", "run", "parent_dir", "shot_file")
 MIXTURE_KIND = {"name": "mixture", "target": "xtui.kinds.mixture:MixtureKind", "version": "1"}
 
 
@@ -219,6 +219,31 @@ class _Builder:
                 f"{task.name} ({task.shot_split}, {size} examples); use K <= {size}"
             )
 
+    def _published_set(self, task: Task, language: str, shots: int, shot_set: int) -> dict:
+        """With ``fewshot.shot_sets_from``: the set's file (``shot_file``, not hashed) and its content
+        digest (hashed). Where the pool is cheap to read (local or generated data) every example is
+        matched now, so a set drawn from other data is an error before anything runs."""
+        folder = self.plan.spec.fewshot.shot_sets_from
+        if not folder:
+            return {}
+        from .buckets import file_digest, find_set, match_set
+        from .data import load_examples
+        from .errors import DataError
+
+        root = Path(folder).expanduser().resolve()
+        field = "fewshot.shot_sets_from"
+        if not root.is_dir():
+            raise SpecError(f"{self.source}: field {field!r}: no folder {root}")
+        try:
+            path = find_set(root, task.name, shots, language, shot_set)
+            if task.generate is not None or task.uses_local(self.data_dir):
+                pool = load_examples(task, language, task.shot_split, self.data_dir)
+                match_set(path, pool, task.with_data(self.data_dir).labels,
+                          f"the {language} shot pool of {task.name} ({task.shot_split})")
+        except DataError as error:
+            raise SpecError(f"{self.source}: field {field!r}: {error}") from None
+        return {"shot_file": str(path), "shot_source": {"layout": "fsxlt/buckets", "sha256": file_digest(path)}}
+
     def note(self, text: str) -> None:
         if text not in self.plan.notes:
             self.plan.notes.append(text)
@@ -365,13 +390,15 @@ class _Builder:
                 wanted = []
             for shots in wanted:
                 pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}", "fewshot.shots")
-                self._check_pool(target, language, shots)
+                if not fewshot.shot_sets_from:
+                    self._check_pool(target, language, shots)
                 for shot_set in range(fewshot.shot_sets):
                     self._add(
                         "fewshot", target_stage.hash,
                         {**common, "shots": shots, "shot_set": shot_set,
                          "shot_seed": shot_seed(target.name, language, shots, shot_set),
                          "shot_pool": {"split": target.shot_split, "fingerprint": pool},
+                         **self._published_set(target, language, shots, shot_set),
                          "stratified": fewshot.stratified,
                          "training": fewshot.training_config(training["max_length"]),
                          "save_checkpoint": fewshot.save_checkpoints},

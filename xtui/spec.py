@@ -198,6 +198,16 @@ class Fewshot(_Strict):
     eval_batch_size: int = Field(64, ge=1, le=4096)
     stratified: bool = True
     save_checkpoints: bool = False
+    shot_sets_from: Optional[str] = None
+    """A folder of published shot sets in the fsxlt/buckets layout (``<task>/<K>-shots/<language>/<i>-th/``),
+    used instead of drawing: set i of each K is that folder's ``i-th`` (see xtui.buckets)."""
+
+    @field_validator("shot_sets_from")
+    @classmethod
+    def _shot_sets_from(cls, folder):
+        if folder is not None and not folder.strip():
+            raise ValueError("give a folder in the fsxlt/buckets layout, or leave the field out")
+        return folder
 
     @field_validator("shots")
     @classmethod

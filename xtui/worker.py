@@ -585,9 +585,16 @@ class Worker:
             elif stage["type"] == "fewshot":
                 pool_split = stage["shot_pool"]["split"]
                 pool = self.load_examples(stage, language, pool_split)
-                strata = [kind.stratum(e) for e in pool] if stage.get("stratified", True) else [None] * len(pool)
-                indices = sample_shots(strata, stage["shots"], stage["shot_seed"], stage.get("stratified", True),
-                                       what=f"{stage['task']} {language} {pool_split}")
+                if stage.get("shot_file"):  # a published set (fewshot.shot_sets_from), matched by content
+                    from .buckets import match_set
+
+                    indices = match_set(Path(stage["shot_file"]), pool, stage.get("labels_names") or [],
+                                        f"the {language} shot pool of {stage['task']} ({pool_split})")
+                    result["shot_file"] = stage["shot_file"]
+                else:
+                    strata = [kind.stratum(e) for e in pool] if stage.get("stratified", True) else [None] * len(pool)
+                    indices = sample_shots(strata, stage["shots"], stage["shot_seed"], stage.get("stratified", True),
+                                           what=f"{stage['task']} {language} {pool_split}")
                 shots = [pool[i] for i in indices]
                 if main:
                     atomic_write_text(stage_dir / "shots.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in shots))

@@ -54,6 +54,8 @@ def run(
     auto_batch_size: bool = typer.Option(False, "--auto-batch-size",
                                          help="On out-of-memory, halve the batch (keeping the effective batch)."),
     detach: bool = typer.Option(False, "--detach", help="Run in the background (survives logout); print the experiment id."),
+    tracker: List[str] = typer.Option([], "--tracker", help="Also log every stage to tensorboard, wandb or mlflow "
+                                                            "(repeatable; adds to run.trackers)."),
 ):
     """Run an experiment: every stage of the spec's plan that has no result yet."""
     from .plan import build_plan
@@ -74,6 +76,8 @@ def run(
         raise XtuiError("missing SPEC: give a spec file (xtui run SPEC) or --resume EXP")
     if auto_batch_size:
         set_ = list(set_) + ["run.auto_batch_size=true"]
+    if tracker:
+        set_ = list(set_) + [_trackers_override(spec_path, set_, tracker)]
     spec, text = load_spec(spec_path, set_)
     registry = _registry()
     plan = build_plan(spec, registry, str(spec_path))
@@ -87,6 +91,15 @@ def run(
     if detach:
         raise typer.Exit(_detach(store, existing["id"] if existing else None, spec.name))
     raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry, list(set_), existing))
+
+
+def _trackers_override(spec_path: Path, overrides: list, added: list) -> str:
+    """``run.trackers=[...]``: the spec's trackers (after its --set overrides) plus those of --tracker."""
+    from .spec import load_spec
+
+    spec, _ = load_spec(spec_path, overrides)
+    names = list(dict.fromkeys(list(spec.run.trackers) + list(added)))
+    return "run.trackers=[" + ", ".join(json.dumps(n) for n in names) + "]"
 
 
 def _detach(store, experiment_id: Optional[str], name: str) -> int:
@@ -277,9 +290,13 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     console.print(f"experiment [bold]{experiment_id}[/bold]: {len(plan.stages)} stages, "
                   f"{experiment['reused']} reused, {len(plan.stages) - experiment['reused']} to run "
                   f"(runs in {store.home})", highlight=False)
+    tracking, tracking_env = _tracking(spec, store, experiment_id, experiment)
+    if tracking:
+        atomic_write_json(folder / "experiment.json", experiment)
     display = make_display(console, plan)
     with display:
-        executor = LocalExecutor(store, plan, display.on_event, display.on_status)
+        executor = LocalExecutor(store, plan, display.on_event, display.on_status,
+                                 stage_extra={"tracking": tracking} if tracking else None, env=tracking_env)
         ok = executor.run()
     statuses = executor.status
     failed = [d for d, s in statuses.items() if s in ("failed", "blocked")]
@@ -300,6 +317,26 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     if executor.stop_requested:
         return 130
     return 0 if ok else 1
+
+
+def _tracking(spec, store, experiment_id: str, experiment: dict) -> tuple:
+    """(what every stage.json of this run gets under ``tracking``, environment of its workers) for the
+    spec's trackers; an MLflow parent run is started here and recorded with the experiment."""
+    if not spec.run.trackers:
+        return None, {}
+    from .trackers import mlflow_environment, start_parent_run
+
+    tracking = {"experiment": experiment_id, "name": spec.name, "tensorboard_dir": str(store.home / "tensorboard"),
+                "wandb_dir": str(store.home / "wandb")}
+    env = {}
+    if "mlflow" in spec.run.trackers:
+        env = mlflow_environment(store.home)
+        tracking["mlflow_env"] = env
+        try:
+            tracking["mlflow_parent"] = experiment["mlflow_parent_run"] = start_parent_run(store.home, spec.name, experiment_id)
+        except Exception as error:  # the experiment runs without a parent run rather than not at all
+            err.print(f"warning: MLflow parent run not started ({type(error).__name__}: {error})", highlight=False)
+    return tracking, env
 
 
 def _scorer_line(task) -> Optional[str]:

@@ -122,7 +122,11 @@ class Adopted:
 class LocalExecutor:
     """Runs the pending stages of a plan; ``on_event(stage, event)`` sees every worker event."""
 
-    def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2):
+    def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2,
+                 stage_extra: Optional[dict] = None, env: Optional[dict] = None):
+        self.stage_extra = dict(stage_extra or {})
+        """Written into every stage.json this run launches (not hashed): how this run tracks it."""
+        self.env = dict(env or {})
         self.store = store
         self.plan = plan
         self.on_event = on_event
@@ -150,7 +154,7 @@ class LocalExecutor:
                 # A worker of a supervisor that died (or of another one) still runs it: follow it.
                 adopt.setdefault(int(running["pgid"]), []).append(stage)
                 continue
-            data = stage.stage_json()
+            data = {**stage.stage_json(), **self.stage_extra}
             if stage.parent:
                 data["parent_dir"] = str(self.store.stage_dir(stage.parent))
             atomic_write_json(folder / "stage.json", data)
@@ -218,7 +222,7 @@ class LocalExecutor:
         config_path = first / "launch.yaml"
         atomic_write_text(config_path, launch_config(gpu, _free_port()))
         command, launcher_env = worker_command(folders, gpu, config_path)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **launcher_env)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **launcher_env, **self.env)
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         log = open(first / "worker.log", "ab")

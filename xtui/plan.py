@@ -127,6 +127,11 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
         model = resolve_model(spec.model, registry.models)
     except SpecError as error:
         raise SpecError(f"{source}: {error}") from None
+    from .trackers import missing
+
+    for tracker, package in missing(spec.run.trackers):
+        raise SpecError(f"{source}: field 'run.trackers': {tracker!r} needs the {package} package "
+                        f"(pip install {package}, or pip install 'xtui[{tracker}]')")
     settings = spec.target.settings()
     targets = []
     for setting in settings:

@@ -232,12 +232,27 @@ class Fewshot(_Strict):
         }
 
 
+TRACKERS = ("tensorboard", "wandb", "mlflow")
+
+
 class Run(_Strict):
     """How stages run; none of it changes their results (not part of stage hashes)."""
 
     checkpoint_every_minutes: float = Field(10.0, ge=0)
     checkpoint_every_steps: Optional[int] = Field(None, ge=1)
     auto_batch_size: bool = False
+    trackers: list[str] = Field(default_factory=list)
+    """Experiment trackers fed by every stage's events (``tensorboard``, ``wandb``, ``mlflow``; xtui.trackers)."""
+
+    @field_validator("trackers")
+    @classmethod
+    def _trackers(cls, trackers):
+        unknown = [t for t in trackers if t not in TRACKERS]
+        if unknown:
+            raise ValueError(f"unknown tracker {unknown[0]!r} (valid: {', '.join(TRACKERS)})")
+        if len(set(trackers)) != len(trackers):
+            raise ValueError("a tracker is listed twice")
+        return trackers
 
 
 class Spec(_Strict):

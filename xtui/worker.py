@@ -34,16 +34,26 @@ class Stopped(Exception):
 class Events:
     """Appends events to a stage's ``events.jsonl``; only the main process writes."""
 
-    def __init__(self, path: Path, enabled: bool):
+    def __init__(self, path: Path, enabled: bool, stage: Optional[dict] = None):
         self.enabled = enabled
         self.handle = open(path, "a", encoding="utf-8") if enabled else None
+        self.trackers = None
+        if enabled and stage and (stage.get("run") or {}).get("trackers"):
+            from .trackers import StageTrackers
+
+            # W&B / TensorBoard / MLflow see the same events as the file (xtui.trackers)
+            self.trackers = StageTrackers(stage, lambda message: self.emit("log", message=message))
 
     def emit(self, event: str, **fields) -> None:
         if self.handle:
             self.handle.write(json.dumps({"event": event, "time": time.time(), **fields}, ensure_ascii=False) + "\n")
             self.handle.flush()
+            if self.trackers is not None:
+                self.trackers.event(event, fields)
 
     def close(self) -> None:
+        if self.trackers is not None:
+            self.trackers.close()
         if self.handle:
             self.handle.close()
 
@@ -529,7 +539,7 @@ class Worker:
         accelerator = self.accelerator
         stage = read_json(stage_dir / "stage.json")
         main = accelerator.is_main_process
-        events = Events(stage_dir / "events.jsonl", main)
+        events = Events(stage_dir / "events.jsonl", main, stage)
         started = time.time()
         events.emit("start", pid=os.getpid(), pgid=os.getpgid(0), host=socket.gethostname(),
                     type=stage["type"], device=str(accelerator.device), processes=accelerator.num_processes,

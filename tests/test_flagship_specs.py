@@ -63,9 +63,9 @@ def test_paper_grid_scaled_down_prints_one_table_per_target_and_the_overall_line
                              "overall · mean of the targets' avg (%) · K=0 (zero-shot)"]
     assert "note: xnli es: no test split" in done.stderr, "a language a target lacks is left out, and said so"
     headers = {title: _table(text, title)[0] for title in _titles(text)}
-    assert headers["xnli · accuracy (%) · K=0 (zero-shot)"] == ["intermediate", "en", "de", "avg"]
+    assert headers["xnli · accuracy (%) · K=0 (zero-shot)"] == ["intermediate", "en", "de", "avg", "avg+en"]
     assert headers["panx · f1 (%) · K=0 (zero-shot)"] == ["intermediate", "de", "es", "avg"]
-    assert headers["xquad · EM / F1 (%) · K=0 (zero-shot)"] == ["intermediate", "en", "de", "es", "avg"]
+    assert headers["xquad · EM / F1 (%) · K=0 (zero-shot)"] == ["intermediate", "en", "de", "es", "avg", "avg+en"]
     assert headers["overall · mean of the targets' avg (%) · K=0 (zero-shot)"][1:] == [
         "xnli", "panx", "xquad", "tatoeba", "avg"]
     overall = _table(text, "overall · mean of the targets' avg (%) · K=0 (zero-shot)")

@@ -156,9 +156,9 @@ def test_md_export_shows_mean_std_and_delta_vs_none(grid):
     lines = text.splitlines()
     assert "### demo_sentiment · accuracy (%) · K=0 (zero-shot)" in lines
     assert "### demo_sentiment · accuracy (%) · K=4" in lines
-    assert "| intermediate | en | de | fr | avg |" in lines
-    assert "| none | 90.0 | 60.0 | 50.0 | 55.0 |" in lines, "std 0 and no Δ for the baseline"
-    assert "| demo_nli | 92.0 (+2.0) | 66.0 (+6.0) | 58.0 (+8.0) | 62.0 (+7.0) |" in lines
+    assert "| intermediate | en | de | fr | avg | avg+en |" in lines, "K=0: the average with English too, as XTREME's"
+    assert "| none | 90.0 | 60.0 | 50.0 | 55.0 | 66.7 |" in lines, "std 0 and no Δ for the baseline"
+    assert "| demo_nli | 92.0 (+2.0) | 66.0 (+6.0) | 58.0 (+8.0) | 62.0 (+7.0) | 72.0 (+5.3) |" in lines
     k4 = lines[lines.index("### demo_sentiment · accuracy (%) · K=4") + 2:]
     assert k4[0] == "| intermediate | de | fr | avg |", "columns without values (en at K=4) are left out"
     assert k4[1] == "|---|---:|---:|---:|"
@@ -201,7 +201,7 @@ def test_english_listed_as_target_language_is_one_column(grid):
     tables = summary_tables(experiment_rows(store, experiment), experiment)
     assert table(tables, 0)["languages"] == ["en", "de", "fr"]
     title, header, body = table_lines(table(tables, 0))
-    assert header == ["intermediate", "en", "de", "fr", "avg"]
+    assert header == ["intermediate", "en", "de", "fr", "avg", "avg+en"]
 
 
 def test_deltas_table_pairs_shot_sets_and_marks_the_cells(grid):

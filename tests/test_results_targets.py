@@ -12,7 +12,7 @@ from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixt
 from xtui.cli import _targets_info
 from xtui.files import atomic_write_json
 from xtui.plan import build_plan
-from xtui.results import experiment_rows, export, headline, summary_tables, table_lines
+from xtui.results import experiment_rows, export, headline, summary_tables, table_caption, table_lines
 from xtui.spec import parse_spec
 from xtui.store import RunStore
 
@@ -67,7 +67,11 @@ def grid(tmp_path):
                 stages.append(_write(store, "fewshot", task, intermediate, language,
                                      {**metrics, HEADLINE[task]: metrics[HEADLINE[task]] + gain}, 4, shot_set))
     info = {task: {"metric": HEADLINE[task], "shown": ["exact_match", "f1"] if task == "xquad" else [HEADLINE[task]],
-                   "languages": LANGUAGES[task]} for task in HEADLINE}
+                   "overall_metric": "em_f1_mean" if task == "xquad" else HEADLINE[task], "languages": LANGUAGES[task]}
+            for task in HEADLINE}
+    for metrics in SCORES.values():
+        if "exact_match" in metrics:
+            metrics["em_f1_mean"] = (metrics["exact_match"] + metrics["f1"]) / 2
     experiment = {"id": "e", "intermediate": ["none", "anli"], "targets": ["xnli", "udpos", "xquad"],
                   "targets_info": info, "metric": "accuracy", "languages": ["de", "sw", "es"], "stages": stages}
     return store, experiment
@@ -93,9 +97,9 @@ def test_each_target_has_its_own_metric_languages_and_avg(grid):
     tables = _tables(grid)
     title, header, body = table_lines(_find(tables, "udpos", 0))
     assert title == "udpos · f1 (%) · K=0 (zero-shot)"
-    assert header == ["intermediate", "en", "de", "es", "avg"], "udpos's own languages, not xnli's sw"
-    assert body[0] == ["none", "94.0", "70.0", "74.0", "72.0"]  # F1, not token accuracy
-    assert body[1] == ["anli", "93.0 (-1.0)", "72.0 (+2.0)", "70.0 (-4.0)", "71.0 (-1.0)"]
+    assert header == ["intermediate", "en", "de", "es", "avg", "avg+en"], "udpos's own languages, not xnli's sw"
+    assert body[0] == ["none", "94.0", "70.0", "74.0", "72.0", "79.3"]  # F1, not token accuracy
+    assert body[1] == ["anli", "93.0 (-1.0)", "72.0 (+2.0)", "70.0 (-4.0)", "71.0 (-1.0)", "78.3 (-1.0)"]
     title, header, body = table_lines(_find(tables, "xnli", 4))
     assert header == ["intermediate", "de", "sw", "avg"]
     # shot set 0: (0.70 + 0.60) / 2 = 0.65, set 1: 0.75 -> mean 0.70, std 0.0707
@@ -106,9 +110,10 @@ def test_qa_tables_show_em_and_f1_with_the_spread_and_delta_of_f1(grid):
     xquad = _find(_tables(grid), "xquad", 0)
     title, header, body = table_lines(xquad)
     assert title == "xquad · EM / F1 (%) · K=0 (zero-shot)"
-    assert header == ["intermediate", "en", "de", "es", "avg"]
-    assert body[0] == ["none", "60.0 / 75.0", "40.0 / 55.0", "44.0 / 61.0", "42.0 / 58.0"]
-    assert body[1] == ["anli", "62.0 / 76.0 (+1.0)", "41.0 / 57.0 (+2.0)", "46.0 / 63.0 (+2.0)", "43.5 / 60.0 (+2.0)"]
+    assert header == ["intermediate", "en", "de", "es", "avg", "avg+en"]
+    assert body[0] == ["none", "60.0 / 75.0", "40.0 / 55.0", "44.0 / 61.0", "42.0 / 58.0", "48.0 / 63.7"]
+    assert body[1] == ["anli", "62.0 / 76.0 (+1.0)", "41.0 / 57.0 (+2.0)", "46.0 / 63.0 (+2.0)", "43.5 / 60.0 (+2.0)",
+                       "49.7 / 65.3 (+1.7)"]
 
 
 def test_overall_is_the_mean_of_each_targets_avg_with_delta_vs_none(grid):
@@ -116,9 +121,13 @@ def test_overall_is_the_mean_of_each_targets_avg_with_delta_vs_none(grid):
     title, header, body = table_lines(_find(tables, "overall", 0))
     assert title == "overall · mean of the targets' avg (%) · K=0 (zero-shot)"
     assert header == ["intermediate", "xnli", "udpos", "xquad", "avg"]
-    # none: xnli 55.0, udpos 72.0, xquad 58.0 -> 61.667; anli: 60.0, 71.0, 60.0 -> 63.667
-    assert body[0] == ["none", "55.0", "72.0", "58.0", "61.7"]
-    assert body[1] == ["anli", "60.0 (+5.0)", "71.0 (-1.0)", "60.0 (+2.0)", "63.7 (+2.0)"]
+    # QA counts as (EM + F1) / 2, as XTREME's evaluate.py: xquad none (47.5 + 52.5) / 2 = 50.0, anli (49 + 54.5) / 2
+    # = 51.75; none: xnli 55.0, udpos 72.0, xquad 50.0 -> 59.0; anli: 60.0, 71.0, 51.75 -> 60.917
+    assert body[0] == ["none", "55.0", "72.0", "50.0", "59.0"]
+    assert body[1][:3] == ["anli", "60.0 (+5.0)", "71.0 (-1.0)"]
+    assert body[1][3].startswith("51.7 (+1.7") or body[1][3].startswith("51.8 (+1.8"), body[1][3]
+    assert body[1][4] == "60.9 (+1.9)"
+    assert "xquad (EM + F1) / 2" in table_caption(_find(tables, "overall", 0))
     k4 = _find(tables, "overall", 4)
     assert k4["columns"] == ["xnli", "udpos"] and k4["missing"] == ["xquad"]
     # none, set 0: xnli 0.65, udpos 0.82 -> 0.735; set 1: 0.75, 0.92 -> 0.835
@@ -146,6 +155,7 @@ def test_the_experiment_records_each_targets_metric_and_languages(registry):
                      fewshot={"shots": [0, 4], "shot_sets": 2})
     spec = parse_spec(data, "t.toml")
     info = _targets_info(spec, build_plan(spec, registry, "t.toml"), registry)
-    assert info == {"demo_sentiment": {"metric": "accuracy", "shown": ["accuracy"], "languages": ["de", "fr"],
-                                       "scorer": "classification v1"},
-                    "demo_entities": {"metric": "f1", "shown": ["f1"], "languages": ["nl", "en"], "scorer": "seqeval v1"}}
+    assert info == {"demo_sentiment": {"metric": "accuracy", "shown": ["accuracy"], "overall_metric": "accuracy",
+                                       "languages": ["de", "fr"], "scorer": "classification v1"},
+                    "demo_entities": {"metric": "f1", "shown": ["f1"], "overall_metric": "f1", "languages": ["nl", "en"],
+                                      "scorer": "seqeval v1"}}

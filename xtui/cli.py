@@ -359,7 +359,8 @@ def _targets_info(spec, plan, registry) -> dict:
         languages = list(dict.fromkeys(l["language"] for l in planned if l["task"] == task.name
                                        and (l["language"] != task.train_language or l["language"] in listed)))
         info[task.name] = {"metric": task.metric, "shown": list(task.table_metrics or (task.metric,)),
-                           "languages": languages, "scorer": _scorer_line(task)}
+                           "overall_metric": task.overall_metric or task.metric, "languages": languages,
+                           "scorer": _scorer_line(task)}
     return info
 
 

@@ -107,6 +107,7 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
     draws: dict = {}  # (task, K) -> {intermediate: {draw: avg}}
     for task in order:
         metric, shown = info[task]["metric"], list(info[task].get("shown") or [info[task]["metric"]])
+        overall = info[task].get("overall_metric") or metric
         task_rows = [r for r in test_rows if r["task"] == task]
         listed = [l for l in info[task].get("languages") or [] if any(r["language"] == l for r in task_rows)]
         languages = [l for l in dict.fromkeys(["en"] + listed) if any(r["language"] == l for r in task_rows)]
@@ -118,23 +119,25 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
                 per_language = defaultdict(lambda: defaultdict(list))
                 per_draw = defaultdict(lambda: defaultdict(dict))
                 for r in selected:
-                    if r["metric"] in shown or r["metric"] == metric:
+                    if r["metric"] in shown or r["metric"] in (metric, overall):
                         per_language[r["metric"]][r["language"]].append(r["value"])
                         per_draw[r["metric"]][_draw_key(r)][r["language"]] = r["value"]
-                averages = {m: {draw: statistics.fmean(v[l] for l in target_languages)
-                                for draw, v in per_draw[m].items()
-                                if target_languages and all(l in v for l in target_languages)} for m in per_draw}
+                averaged = {"avg": target_languages}
+                if shots == 0 and "en" in languages and target_languages:
+                    averaged[WITH_ENGLISH] = ["en"] + target_languages  # as XTREME's evaluate.py averages
+                averages = {column: {m: _average(per_draw[m], over) for m in per_draw} for column, over in averaged.items()}
                 row = {language: _mean_std(per_language[metric][language]) for language in languages}
-                row["avg"] = _mean_std(list(averages.get(metric, {}).values()))
+                for column in averaged:
+                    row[column] = _mean_std(list(averages[column].get(metric, {}).values()))
                 cells[intermediate] = row
                 shown_cells[intermediate] = {
-                    column: {m: _mean_std(list(averages.get(m, {}).values()) if column == "avg"
+                    column: {m: _mean_std(list(averages[column].get(m, {}).values()) if column in averaged
                                           else per_language[m][column])[0] for m in shown}
-                    for column in languages + ["avg"]}
-                draws.setdefault((task, shots), {})[intermediate] = averages.get(metric, {})
+                    for column in languages + list(averaged)}
+                draws.setdefault((task, shots), {})[intermediate] = averages["avg"].get(overall, {})
                 values[intermediate] = {language: {d: v[language] for d, v in per_draw[metric].items() if language in v}
                                         for language in languages}
-                values[intermediate]["avg"] = averages.get(metric, {})
+                values[intermediate].update({column: averages[column].get(metric, {}) for column in averaged})
             tables.append({"task": task, "metric": metric, "shown": shown, "shots": shots, "languages": languages,
                            "columns": languages, "target_languages": target_languages, "intermediates": intermediates,
                            "cells": cells, "shown_cells": shown_cells, "scorer": info[task].get("scorer"),
@@ -142,6 +145,18 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
     if len(order) > 1:
         tables.extend(_overall_tables(order, info, intermediates, draws, holm))
     return tables
+
+
+WITH_ENGLISH = "avg+en"
+"""At K=0, when English is evaluated: the average with English too, as XTREME's evaluate.py (and
+published tables) average a task's languages. ``avg`` leaves the training language out at every K,
+so K=0 and K>0 compare the same languages."""
+
+
+def _average(per_draw: dict, languages: list) -> dict:
+    """draw -> mean over ``languages`` of the draws that have every one of them."""
+    return {draw: statistics.fmean(v[l] for l in languages) for draw, v in per_draw.items()
+            if languages and all(l in v for l in languages)}
 
 
 def _deltas(values: dict, key: tuple, holm: bool) -> dict:
@@ -187,7 +202,7 @@ def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict,
                                                           for d in sorted(common, key=str)}}
             cells[intermediate] = {column: _mean_std(list(v.values())) for column, v in values[intermediate].items()}
         tables.append({"task": "overall", "overall": True, "metric": "avg", "shown": ["avg"], "shots": shots,
-                       "columns": present, "metrics": {t: info[t]["metric"] for t in present},
+                       "columns": present, "metrics": {t: info[t].get("overall_metric") or info[t]["metric"] for t in present},
                        "missing": [t for t in targets if t not in present], "intermediates": intermediates,
                        "cells": cells, "shown_cells": {}, "deltas": _deltas(values, ("overall", shots), holm),
                        "spread": _spread(values)})
@@ -241,8 +256,8 @@ def _format_cell(table: dict, intermediate: str, column: str) -> str:
 
 
 def table_columns(table: dict) -> list:
-    """The columns of a table that have a value for some intermediate task (``avg`` last)."""
-    return [c for c in table["columns"] + ["avg"]
+    """The columns of a table that have a value for some intermediate task (``avg``, ``avg+en`` last)."""
+    return [c for c in table["columns"] + ["avg", WITH_ENGLISH]
             if any((row.get(c) or (None,))[0] is not None for row in table["cells"].values())]
 
 
@@ -259,10 +274,13 @@ def table_caption(table: dict) -> str:
     delta = (f"(Δ vs none, paired; {SIGNIFICANT} where its 95 % interval over shot sets and seeds excludes 0{holm})"
              if paired else "(Δ vs none)")
     if table.get("overall"):
-        used = ", ".join(f"{t} {table['metrics'][t]}" for t in table["columns"])
+        used = ", ".join(f"{t} {'(EM + F1) / 2' if table['metrics'][t] == 'em_f1_mean' else table['metrics'][t]}"
+                         for t in table["columns"])
         missing = f"; not at this K: {', '.join(table['missing'])}" if table["missing"] else ""
         return f"each target's avg over its languages ({used}){missing}; {delta}"
     headline = f"; ± and Δ of {METRIC_NAMES.get(table['metric'], table['metric'])}" if len(table["shown"]) > 1 else ""
+    if WITH_ENGLISH in table_columns(table):
+        headline += f"; {WITH_ENGLISH}: with English, as XTREME averages"
     scorer = f"; scorer {table['scorer']}" if table.get("scorer") else ""
     return f"mean ± std over shot sets and seeds; {delta}; avg over target languages{headline}{scorer}"
 

@@ -75,6 +75,9 @@ class Task:
     scorer: str = ""
     """Name of the scorer of its metrics (``xtui.scorers``: ``xtreme_udpos``, ``bucc`` ...), the
     official script it reproduces; empty: its kind's default (``xtui.scorers.DEFAULT_SCORERS``)."""
+    overall_metric: str = ""
+    """The metric this task adds to an overall score across targets, as XTREME's evaluate.py does
+    (QA: ``em_f1_mean``, the mean of EM and F1); empty: the headline ``metric``."""
     table_metrics: tuple[str, ...] = ()
     """The metrics a results table shows for this task, in order, e.g. ``("exact_match", "f1")``
     for QA, shown as "EM / F1" as XTREME reports it; ``metric`` (the headline) must be one of them.

@@ -480,7 +480,8 @@ QA_OPTIONS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30
 
 def qa(name: str, **fields: Any) -> Task:
     options = {**QA_OPTIONS, **fields.pop("options", {})}
-    return Task(name=name, kind="qa", metric="f1", table_metrics=("exact_match", "f1"), options=options, **fields)
+    return Task(name=name, kind="qa", metric="f1", table_metrics=("exact_match", "f1"), overall_metric="em_f1_mean",
+                options=options, **fields)
 
 
 def multiple_choice(name: str, **fields: Any) -> Task:

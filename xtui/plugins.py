@@ -29,6 +29,8 @@ BUILTIN_KINDS = {
     "multiple_choice": ("xtui.kinds.multiple_choice:MultipleChoiceKind", "1"),
     "answer_retrieval": ("xtui.kinds.answer_retrieval:AnswerRetrievalKind", "2"),  # 2: candidate = sentence + context
 }
+POOLED_KINDS = {"classification": ("cls", "mean"), "multiple_choice": ("cls", "mean")}
+"""Kinds whose head pools a sequence, with the poolings a spec may choose (``pooling``)."""
 
 
 @dataclass
@@ -47,6 +49,8 @@ class KindInfo:
     target: str
     version: str
     plugin: str
+    poolings: tuple = ()
+    """The ``pooling`` choices of its head (empty: it does not pool a sequence)."""
 
 
 @dataclass
@@ -98,7 +102,7 @@ def load_plugins(strict: Optional[bool] = None, refresh: bool = False) -> Regist
         strict = os.environ.get("XTUI_STRICT_PLUGINS", "") not in ("", "0")
     registry = Registry()
     for name, (target, version) in BUILTIN_KINDS.items():
-        registry.kinds[name] = KindInfo(name, target, version, "xtui")
+        registry.kinds[name] = KindInfo(name, target, version, "xtui", POOLED_KINDS.get(name, ()))
     for ep in _entry_points():
         dist = getattr(ep, "dist", None)
         info = PluginInfo(
@@ -128,11 +132,14 @@ def _register_module(registry: Registry, info: PluginInfo, module) -> None:
     tasks: list = []
     models: dict = {}
 
-    def register_kind(name, target, version="1"):
+    def register_kind(name, target, version="1", poolings=()):
         if not isinstance(name, str) or ":" not in str(target):
             problems.append(f"invalid kind registration {name!r} -> {target!r} (want 'module:Class')")
             return
-        kinds[name] = KindInfo(name, target, str(version), info.name)
+        if not all(p in ("cls", "mean") for p in poolings):
+            problems.append(f"kind {name!r}: poolings must be among 'cls', 'mean' (got {tuple(poolings)!r})")
+            return
+        kinds[name] = KindInfo(name, target, str(version), info.name, tuple(poolings))
 
     def register_task(task):
         tasks.append(task)

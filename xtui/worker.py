@@ -174,7 +174,7 @@ class Worker:
         model_ref = stage["model"]
         parent = read_json(Path(parent_dir) / "stage.json") if parent_dir else None
         grouped = bool(parent_dir) and stage["type"] in ("fewshot", "evaluate")
-        reuse_key = (type(kind), tuple(kind.labels), stage["task"])
+        reuse_key = (type(kind), tuple(kind.labels), stage["task"], kind.pooling)
         reusable = self.parent_models.get(parent_dir) if grouped else None
         if (reusable is not None and reusable[0] == reuse_key and parent_dir in self.parent_state
                 and parent is not None and parent["task"] == stage["task"]):
@@ -282,6 +282,8 @@ class Worker:
         from transformers import get_linear_schedule_with_warmup
 
         config = dict(stage["training"])
+        # Frozen or not is set on every training (a group's stages reuse one model object).
+        frozen = model.freeze_embeddings(bool(config.get("freeze_embeddings"))) if hasattr(model, "freeze_embeddings") else 0
         accumulation = config.get("gradient_accumulation", 1)
         if batch_size is not None and batch_size != config["batch_size"]:
             # --auto-batch-size: smaller batches, more accumulation, the same effective batch
@@ -302,9 +304,11 @@ class Worker:
         updates_per_epoch = max(1, math.ceil(len(loader) / accumulation))
         total = config["max_steps"] or max(1, math.ceil(config["epochs"] * updates_per_epoch))
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        # Frozen parameters stay out of the optimizer: no AdamW state for a 96M-row vocabulary.
+        trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         groups = [
-            {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config["weight_decay"]},
-            {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+            {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": config["weight_decay"]},
+            {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
         ]
         optimizer, optimizer_name = _adamw(torch, groups, config["learning_rate"], accelerator.device)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(config["warmup_ratio"] * total), total)
@@ -414,7 +418,9 @@ class Worker:
                    "selection_seconds": selection_seconds, "tokens": tokens_done,
                    **_flops_fields(params, tokens_done, training_seconds, peak), "non_embedding_parameters": params,
                    "peak_flops": peak["flops"] if peak else None, "precision": self.speed["precision"],
-                   "optimizer": optimizer_name, "length_grouped": self.speed["group_by_length"]}
+                   "optimizer": optimizer_name, "length_grouped": self.speed["group_by_length"],
+                   "trainable_parameters": sum(p.numel() for _, p in trainable),
+                   "frozen_embedding_parameters": frozen if config.get("freeze_embeddings") else 0}
         if progress["step"]:
             summary["resumed_from_step"] = progress["step"]
         if task_batches:  # a mixture: batches each task got (in this process, since any resume)
@@ -474,8 +480,10 @@ class Worker:
             task = self.task(member["task"], stage)
             members.append({**stage, "task": member["task"], "kind": member["kind"], "language": member["language"],
                             "data": member["data"]})
-            kinds.append(build_kind(member["kind"]["target"], task, tokenizer, max_length, member["language"],
-                                    (member.get("scorer") or {}).get("name")))
+            member_kind = build_kind(member["kind"]["target"], task, tokenizer, max_length, member["language"],
+                                     (member.get("scorer") or {}).get("name"))
+            member_kind.pooling = member.get("pooling")
+            kinds.append(member_kind)
         mixture = stage["mixture"]
         kind = MixtureKind([m["task"] for m in members], kinds, mixture.get("sampling", "proportional"),
                            mixture.get("temperature") or 2.0)
@@ -552,6 +560,10 @@ class Worker:
             if self.cache_dir is None:
                 self.cache_dir = _feature_cache_dir(stage_dir)
             set_seed(stage["seed"])
+            from .models import prepare_model
+
+            # A preset made on first use (the e5 conversion): once per cache, under a lock; a stat after that.
+            prepare_model(stage["model"], log=lambda message: events.emit("log", message=message, level="info"))
             max_length = stage.get("training", {}).get("max_length") or stage.get("max_length", 128)
             if stage.get("mixture"):
                 kind, members = self.mixture_kind(stage, max_length)
@@ -560,6 +572,7 @@ class Worker:
                 task = self.task(stage["task"], stage)
                 kind = build_kind(stage["kind"]["target"], task, self.tokenizer(stage["model"]), max_length,
                                   stage["language"], (stage.get("scorer") or {}).get("name"))
+                kind.pooling = stage.get("pooling")
                 metric = task.metric
             model = self.build_model(stage, kind).to(accelerator.device)
             if self.speed["compile"] and stage["type"] != "evaluate" and hasattr(model, "compile"):

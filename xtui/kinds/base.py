@@ -30,6 +30,10 @@ class Kind:
     name = "base"
     label_keys: tuple = ("labels",)
     """Feature keys that hold training targets; ``collate`` turns them into tensors too."""
+    poolings: tuple = ()
+    """For kinds whose head pools a sequence: the choices of ``pooling`` (``"cls"``, ``"mean"``)."""
+    pooling: Optional[str] = None
+    """The stage's choice (the worker sets it before ``build_head``); None: the kind's default."""
 
     def __init__(self, labels: Sequence[str], tokenizer, max_length: int, options: Optional[dict] = None):
         self.labels = list(labels)
@@ -109,8 +113,17 @@ class Kind:
                                  self.options.get("language"))
 
 
+def pool(hidden: torch.Tensor, attention_mask: Optional[torch.Tensor], pooling: str) -> torch.Tensor:
+    """One vector per sequence: its first token (``cls``) or the mean over its real tokens (``mean``)."""
+    if pooling == "cls" or attention_mask is None:
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
 class TaskModel(nn.Module):
-    """A pretrained encoder and a kind's head."""
+    """A pretrained encoder and a kind's head. A head with ``uses_mask`` also gets the attention mask
+    (heads that mean-pool)."""
 
     def __init__(self, encoder: nn.Module, head: nn.Module):
         super().__init__()
@@ -119,15 +132,30 @@ class TaskModel(nn.Module):
         # XLM-R has one token type: pair segment ids from a BERT-style tokenizer must not reach it.
         self.use_token_types = getattr(encoder.config, "type_vocab_size", 1) > 1
 
+    def embedding_parameters(self) -> list:
+        """The encoder's embedding layer (word, position, token-type embeddings and their LayerNorm)."""
+        module = getattr(self.encoder, "embeddings", None)
+        if module is None:
+            module = self.encoder.get_input_embeddings()
+        return list(module.parameters())
+
+    def freeze_embeddings(self, frozen: bool) -> int:
+        """Freeze (or unfreeze) the embedding layer; returns how many parameters it holds."""
+        parameters = self.embedding_parameters()
+        for parameter in parameters:
+            parameter.requires_grad_(not frozen)
+        return sum(p.numel() for p in parameters)
+
     def forward(self, input_ids, attention_mask, token_type_ids=None, task_index=None, **_):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None and self.use_token_types:
             kwargs["token_type_ids"] = token_type_ids
         layer = getattr(self.head, "hidden_layer", None)
         if task_index is not None:  # a mixture's batch: the head of its task (xtui.kinds.mixture)
-            return self.head(self.encoder(**kwargs).last_hidden_state, task_index)
+            return self.head(self.encoder(**kwargs).last_hidden_state, task_index, attention_mask=attention_mask)
         if layer is None:
-            return self.head(self.encoder(**kwargs).last_hidden_state)
+            hidden = self.encoder(**kwargs).last_hidden_state
+            return self.head(hidden, attention_mask=attention_mask) if getattr(self.head, "uses_mask", False) else self.head(hidden)
         # Heads that read a middle layer (retrieval) get that layer's states and the mask.
         from .retrieval import layer_index
 

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import Kind
+from .base import Kind, pool
 
 
 class ClassificationHead(nn.Module):
-    """RoBERTa's classification head on the first token."""
+    """RoBERTa's classification head (dense + tanh + projection) on the first token (``pooling="cls"``)
+    or on the mean of the real tokens (``"mean"``); the same parameters either way."""
 
-    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+    uses_mask = True
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float, pooling: str = "cls"):
         super().__init__()
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.out_proj = nn.Linear(hidden_size, num_labels)
+        self.pooling = pooling
 
-    def forward(self, hidden):
-        x = self.dropout(hidden[:, 0])
+    def forward(self, hidden, attention_mask=None):
+        x = self.dropout(pool(hidden, attention_mask, self.pooling))
         x = self.dropout(self.dense(x).tanh())
         return self.out_proj(x)
 
 
 class ClassificationKind(Kind):
     name = "classification"
+    poolings = ("cls", "mean")
 
     def features(self, examples):
         texts = [e["text"] for e in examples]
@@ -42,7 +47,7 @@ class ClassificationKind(Kind):
         return int(example["label"])
 
     def build_head(self, hidden_size, dropout):
-        return ClassificationHead(hidden_size, len(self.labels), dropout)
+        return ClassificationHead(hidden_size, len(self.labels), dropout, self.pooling or "cls")
 
     def decode(self, logits, features):
         return logits.argmax(-1).tolist()

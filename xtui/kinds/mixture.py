@@ -25,15 +25,18 @@ class MixtureHeads(nn.Module):
     """The heads of a mixture's tasks; ``active`` picks one when no ``task_index`` is given
     (evaluation of one member)."""
 
+    uses_mask = True
+
     def __init__(self, names: Sequence[str], heads: Sequence[nn.Module]):
         super().__init__()
         self.names = list(names)
         self.heads = nn.ModuleDict(dict(zip(self.names, heads)))
         self.active = 0
 
-    def forward(self, hidden, task_index=None):
+    def forward(self, hidden, task_index=None, attention_mask=None):
         index = self.active if task_index is None else int(task_index)
-        return self.heads[self.names[index]](hidden)
+        head = self.heads[self.names[index]]
+        return head(hidden, attention_mask=attention_mask) if getattr(head, "uses_mask", False) else head(hidden)
 
 
 class MixtureKind(Kind):

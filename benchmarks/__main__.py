@@ -5,9 +5,11 @@ and appends each result, with the machine's description, to benchmarks/RESULTS.m
 
   index       index at scale (10,000 experiments, 200,000 stages) and CLI start-up  (goal 6)
   throughput  training throughput vs transformers.Trainer, and MFU                 (goals 2, 3)
+  e5          e5-small-multilingual throughput, frozen vs full embeddings, vs Trainer (issue 10)
   fewshot     few-shot overhead per shot set in a grouped worker                    (goal 4)
   grid        grid reuse vs naive full chains                                       (goal 5)
   quickstart  the offline quickstart's wall time, fresh runs directory             (issue 2)
+  launch      worker start-up: one-process workers direct vs `accelerate launch`
   gpu         XLM-R base bf16 throughput and MFU on a GPU, or a note that none ran   (goal 7)
 """
 
@@ -19,7 +21,7 @@ import time
 
 from . import common
 
-ORDER = ("index", "throughput", "fewshot", "grid", "quickstart", "gpu")
+ORDER = ("index", "throughput", "e5", "fewshot", "grid", "quickstart", "launch", "gpu")
 
 
 def main(argv=None) -> int:
@@ -49,6 +51,10 @@ def main(argv=None) -> int:
             from . import throughput
 
             throughput.run(repeats=1 if args.quick else 3, quick=args.quick)
+        elif name == "e5":
+            from . import throughput_e5
+
+            throughput_e5.run_all(repeats=1 if args.quick else 3, examples=32 if args.quick else 64)
         elif name == "fewshot":
             from . import fewshot_overhead
 
@@ -61,6 +67,10 @@ def main(argv=None) -> int:
             from . import quickstart
 
             quickstart.run(repeats=1)
+        elif name == "launch":
+            from . import launch_overhead
+
+            launch_overhead.run(repeats=1 if args.quick else 3, quick=args.quick)
         elif name == "gpu":
             from . import gpu
 

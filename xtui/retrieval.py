@@ -1,4 +1,5 @@
-"""Sentence retrieval metrics (Tatoeba, BUCC, LAReQA) on embeddings, as XTREME computes them.
+"""Sentence retrieval on embeddings (Tatoeba, BUCC, LAReQA), as XTREME computes it; the metrics
+themselves are the scorers of ``xtui.scorers``.
 
 NumPy only: embeddings come from the worker; everything here is plain arithmetic that
 tests check against hand-computed values.
@@ -6,7 +7,7 @@ tests check against hand-computed values.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -23,17 +24,26 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (np.asarray(hidden, dtype=np.float64) * mask).sum(1) / np.maximum(mask.sum(1), 1e-12)
 
 
-def tatoeba_accuracy(sources: np.ndarray, targets: np.ndarray) -> dict:
-    """Cosine nearest-neighbour accuracy of parallel rows, in both directions, and their mean.
+def nearest_indices(queries: np.ndarray, database: np.ndarray, budget: int = 1 << 24) -> np.ndarray:
+    """Each query's cosine nearest database row (the first of equally near rows, as faiss's
+    exhaustive 1-NN search keeps it), ``budget`` similarity cells at a time."""
+    queries, database = normalise(queries), normalise(database)
+    rows = max(1, budget // max(1, len(database)))
+    found = np.empty(len(queries), dtype=np.int64)
+    for start in range(0, len(queries), rows):
+        found[start:start + rows] = (queries[start:start + rows] @ database.T).argmax(axis=1)
+    return found
 
-    Row i of ``sources`` is the translation of row i of ``targets``.
-    """
-    similarity = normalise(sources) @ normalise(targets).T
-    indices = np.arange(len(similarity))
-    source_to_target = float(np.mean(similarity.argmax(axis=1) == indices))
-    target_to_source = float(np.mean(similarity.argmax(axis=0) == indices))
-    return {"accuracy": (source_to_target + target_to_source) / 2,
-            "accuracy_source_to_target": source_to_target, "accuracy_target_to_source": target_to_source}
+
+def tatoeba_accuracy(sources: np.ndarray, targets: np.ndarray) -> dict:
+    """The ``tatoeba`` scorer's metrics of parallel rows (row i of ``sources`` translates row i
+    of ``targets``): the headline ``accuracy`` is targets querying sources, as XTREME's script
+    (English queries, the other language indexed); the other direction is secondary."""
+    from .scorers import score_tatoeba
+
+    predictions = {"target_to_source": nearest_indices(targets, sources).tolist(),
+                   "source_to_target": nearest_indices(sources, targets).tolist()}
+    return score_tatoeba(predictions, list(range(len(sources))))
 
 
 def margin_scores(sources: np.ndarray, targets: np.ndarray, k: int = 4) -> np.ndarray:
@@ -105,40 +115,6 @@ def mine_candidates(sources: np.ndarray, targets: np.ndarray, k: int = 4, one_to
     return mined
 
 
-def precision_recall_f1(predicted: Iterable, gold: set) -> dict:
-    predicted = set(predicted)
-    correct = len(predicted & gold)
-    precision = correct / len(predicted) if predicted else 0.0
-    recall = correct / len(gold) if gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def best_threshold(candidates: Sequence, gold: set) -> float:
-    """The margin threshold that maximises F1 of the mined pairs (chosen on validation data).
-
-    As XTREME's ``bucc_optimize``: halfway between the score of the last candidate kept and the
-    next one, so that a test set's scores between the two fall on the side the data suggests.
-    """
-    best_f1, best_rank = -1.0, 0
-    correct = 0
-    for rank, (score, i, j) in enumerate(candidates, 1):
-        correct += (i, j) in gold
-        precision, recall = correct / rank, (correct / len(gold) if gold else 0.0)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        if f1 > best_f1:
-            best_f1, best_rank = f1, rank
-    if not candidates:
-        return float("inf")
-    kept = candidates[best_rank - 1][0]
-    return (kept + candidates[best_rank][0]) / 2 if best_rank < len(candidates) else kept
-
-
-def bucc_scores(candidates: Sequence, gold: set, threshold: float) -> dict:
-    """Precision, recall and F1 of the candidates scoring at least ``threshold``."""
-    return {**precision_recall_f1(((i, j) for s, i, j in candidates if s >= threshold), gold), "threshold": threshold}
-
-
 def average_precision_at_k(relevance: Sequence, relevant: int, k: Optional[int] = 20) -> float:
     """AP@k of one ranking: ``relevance`` is 0/1 per ranked item, best first; ``relevant`` is how
     many relevant items the pool holds (retrieved or not).
@@ -159,32 +135,44 @@ def average_precision_at_k(relevance: Sequence, relevant: int, k: Optional[int] 
     return float((precision * ranked).sum() / denominator)
 
 
-def mean_average_precision_at_k(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence,
-                                k: Optional[int] = 20, budget: int = 1 << 22) -> float:
-    """mAP@k of cosine retrieval: query i's relevant candidates are the indices in ``relevant[i]``.
+def lareqa_rankings(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence, k: int = 20,
+                    budget: int = 1 << 22) -> dict:
+    """The retrieval of every query, as the ``lareqa`` scorer reads it: ``ranked`` (its top ``k``
+    candidates) and ``relevant_ranks`` (the 0-based rank of each of its relevant candidates).
 
-    Candidates are ranked by cosine similarity, best first; equal scores keep the candidates' order
-    (a stable sort), so a tie is broken the same way every time. ``k=None``: full mAP.
+    Candidates are ranked as XTREME-R's ``mean_avg_prec_at_k`` ranks them: float32 unit vectors,
+    float32 dot products, then ``xtui.scorers.official_ranking``. There each query is one
+    vector-matrix product, where equal candidates score exactly alike; here queries go ``budget``
+    cells at a time through one matrix product, which can round equal columns apart, so every
+    candidate takes the score of the first candidate equal to it: ties stay exact ties, and fall
+    as they fall in the official code.
     """
+    from .scorers import official_ranking
+
+    queries = normalise(queries).astype(np.float32)
+    candidates = normalise(candidates).astype(np.float32)
+    first: dict = {}
+    same_as = np.array([first.setdefault(row.tobytes(), index) for index, row in enumerate(candidates)], dtype=np.int64)
+    rows = max(1, budget // max(1, len(candidates)))
+    ranked, ranks = [], []
+    for start in range(0, len(queries), rows):
+        block = (queries[start:start + rows] @ candidates.T)[:, same_as]
+        for offset, scores in enumerate(block):
+            order = official_ranking(scores)
+            position = np.empty(len(order), dtype=np.int64)
+            position[order] = np.arange(len(order))
+            ranked.append(order[:k].tolist())
+            ranks.append(sorted(int(position[index]) for index in set(int(i) for i in relevant[start + offset])))
+    return {"ranked": ranked, "relevant_ranks": ranks}
+
+
+def mean_average_precision_at_k(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence,
+                                k: Optional[int] = 20) -> float:
+    """mAP@k of cosine retrieval (``k=None``: full mAP): query i's relevant candidates are the
+    indices in ``relevant[i]``; ranked as XTREME-R ranks them (see ``lareqa_rankings``)."""
+    from .scorers import average_precision_from_ranks
+
     if not len(queries):
         return 0.0
-    queries, candidates = normalise(queries), normalise(candidates)
-    rows = max(1, budget // max(1, len(candidates)))
-    scores = []
-    for start in range(0, len(queries), rows):
-        block = queries[start:start + rows] @ candidates.T
-        order = np.argsort(-block, axis=1, kind="stable")
-        if k is not None:
-            order = order[:, :k]
-        marks = np.zeros(block.shape, dtype=np.float64)
-        counts = np.zeros(len(block))
-        for offset in range(len(block)):
-            wanted = sorted(set(int(index) for index in relevant[start + offset]))
-            marks[offset, wanted] = 1.0
-            counts[offset] = len(wanted)
-        ranked = np.take_along_axis(marks, order, axis=1)
-        precision = np.cumsum(ranked, axis=1) / np.arange(1, ranked.shape[1] + 1)
-        denominator = counts if k is None else np.minimum(counts, k)
-        totals = (precision * ranked).sum(axis=1)
-        scores.extend(np.where(counts > 0, totals / np.maximum(denominator, 1), 0.0).tolist())
-    return float(np.mean(scores))
+    ranks = lareqa_rankings(queries, candidates, relevant, k=k or 1)["relevant_ranks"]
+    return float(np.mean([average_precision_from_ranks(r, k) for r in ranks]))

@@ -9,7 +9,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -17,6 +17,7 @@ from .errors import SpecError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NONE = "none"
+Pooling = Optional[Literal["cls", "mean"]]
 
 
 class _Strict(BaseModel):
@@ -35,12 +36,25 @@ class Training(_Strict):
     max_length: int = Field(128, ge=8, le=4096)
     gradient_accumulation: int = Field(1, ge=1, le=1024)
     eval_batch_size: int = Field(64, ge=1, le=4096)
+    freeze_embeddings: bool = False
+    """Keep the encoder's embedding layer fixed in this phase (word, position and token-type embeddings
+    and their LayerNorm): far fewer parameters to train (most of a multilingual encoder's are its
+    vocabulary), and target-language word vectors stay where pretraining aligned them with English."""
+    pooling: Pooling = None
+    """How the head of a kind that pools a sequence (classification, multiple choice) reads the encoder:
+    ``cls`` (the first token, RoBERTa's head) or ``mean`` (the mean over real tokens, how E5 and
+    sentence encoders are trained); unset: the kind's default, ``cls``. Few-shot stages use the head of
+    their target stage, so its pooling. Kinds that do not pool (tagging, QA) have no such choice."""
 
     def training_config(self) -> dict:
-        """What determines the training of a stage (part of its hash)."""
-        data = self.model_dump(include=set(Training.model_fields))
+        """What determines the training of a stage (part of its hash). ``pooling`` is not here: it is the
+        head's, recorded on every stage of the task (see :func:`xtui.plan`); ``freeze_embeddings`` only
+        when set, so stages that do not use it keep the hashes they always had."""
+        data = self.model_dump(include=set(Training.model_fields) - {"pooling", "freeze_embeddings"})
         if data["max_steps"] is None and data["epochs"] is None:
             data["epochs"] = 1.0
+        if self.freeze_embeddings:
+            data["freeze_embeddings"] = True
         return data
 
 
@@ -99,6 +113,8 @@ class TargetOverride(_Strict):
     max_length: Optional[int] = Field(None, ge=8, le=4096)
     gradient_accumulation: Optional[int] = Field(None, ge=1, le=1024)
     eval_batch_size: Optional[int] = Field(None, ge=1, le=4096)
+    freeze_embeddings: Optional[bool] = None
+    pooling: Pooling = None
 
     @field_validator("languages")
     @classmethod
@@ -128,6 +144,8 @@ class TargetSetting:
     field: str
     """Where its task is named in the spec (``target.task`` or ``target.tasks[2]``), for errors."""
     languages_field: str
+    pooling: Optional[str] = None
+    pooling_field: str = "target.pooling"
 
 
 class Target(Training):
@@ -174,15 +192,22 @@ class Target(Training):
             override = self.per_task.get(name)
             training = dict(base)
             languages, languages_field = self.languages, "target.languages"
+            pooling, pooling_field = self.pooling, "target.pooling"
             if override is not None:
                 given = override.model_dump(exclude_none=True)
                 if "languages" in given:
                     languages, languages_field = given.pop("languages"), f"target.per_task.{name}.languages"
+                if "pooling" in given:
+                    pooling, pooling_field = given.pop("pooling"), f"target.per_task.{name}.pooling"
                 if "epochs" in given or "max_steps" in given:  # one says how long: the other no longer applies
                     training["epochs"] = training["max_steps"] = None
+                if given.pop("freeze_embeddings", training.get("freeze_embeddings", False)):
+                    training["freeze_embeddings"] = True
+                else:
+                    training.pop("freeze_embeddings", None)
                 training.update(given)
             field = "target.task" if self.task is not None else f"target.tasks[{index}]"
-            out.append(TargetSetting(name, languages, training, field, languages_field))
+            out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field))
         return out
 
 
@@ -198,6 +223,17 @@ class Fewshot(_Strict):
     eval_batch_size: int = Field(64, ge=1, le=4096)
     stratified: bool = True
     save_checkpoints: bool = False
+    shot_sets_from: Optional[str] = None
+    """A folder of published shot sets in the fsxlt/buckets layout (``<task>/<K>-shots/<language>/<i>-th/``),
+    used instead of drawing: set i of each K is that folder's ``i-th`` (see xtui.buckets)."""
+
+    @field_validator("shot_sets_from")
+    @classmethod
+    def _shot_sets_from(cls, folder):
+        if folder is not None and not folder.strip():
+            raise ValueError("give a folder in the fsxlt/buckets layout, or leave the field out")
+        return folder
+    freeze_embeddings: bool = False
 
     @field_validator("shots")
     @classmethod
@@ -209,7 +245,7 @@ class Fewshot(_Strict):
         return sorted(shots)
 
     def training_config(self, max_length: int) -> dict:
-        return {
+        data = {
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
             "max_steps": self.steps,
@@ -220,6 +256,12 @@ class Fewshot(_Strict):
             "gradient_accumulation": 1,
             "eval_batch_size": self.eval_batch_size,
         }
+        if self.freeze_embeddings:
+            data["freeze_embeddings"] = True
+        return data
+
+
+TRACKERS = ("tensorboard", "wandb", "mlflow")
 
 
 class Run(_Strict):
@@ -228,6 +270,18 @@ class Run(_Strict):
     checkpoint_every_minutes: float = Field(10.0, ge=0)
     checkpoint_every_steps: Optional[int] = Field(None, ge=1)
     auto_batch_size: bool = False
+    trackers: list[str] = Field(default_factory=list)
+    """Experiment trackers fed by every stage's events (``tensorboard``, ``wandb``, ``mlflow``; xtui.trackers)."""
+
+    @field_validator("trackers")
+    @classmethod
+    def _trackers(cls, trackers):
+        unknown = [t for t in trackers if t not in TRACKERS]
+        if unknown:
+            raise ValueError(f"unknown tracker {unknown[0]!r} (valid: {', '.join(TRACKERS)})")
+        if len(set(trackers)) != len(trackers):
+            raise ValueError("a tracker is listed twice")
+        return trackers
 
 
 class Spec(_Strict):
@@ -259,7 +313,8 @@ class Spec(_Strict):
     @classmethod
     def _model(cls, model):
         if not model.strip():
-            raise ValueError("must not be empty: give a preset (minilm, tiny, xlm-roberta-base, xlm-roberta-large), a Hub id or a folder")
+            raise ValueError("must not be empty: give a preset (e5-small-multilingual, minilm, tiny, xlm-roberta-base, "
+                             "xlm-roberta-large), a Hub id or a folder")
         return model
 
 

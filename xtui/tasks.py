@@ -71,7 +71,17 @@ class Task:
     languages: tuple[str, ...]
     """ISO 639-1 codes the task can be evaluated on (the training language included)."""
     metric: str
-    """Headline metric name, a key of the kind's metrics (``accuracy``, ``f1``)."""
+    """Headline metric name, a key of the scorer's metrics (``accuracy``, ``f1``)."""
+    scorer: str = ""
+    """Name of the scorer of its metrics (``xtui.scorers``: ``xtreme_udpos``, ``bucc`` ...), the
+    official script it reproduces; empty: its kind's default (registered with the kind)."""
+    overall_metric: str = ""
+    """The metric this task adds to an overall score across targets, as XTREME's evaluate.py does
+    (QA: ``em_f1_mean``, the mean of EM and F1); empty: the headline ``metric``."""
+    table_metrics: tuple[str, ...] = ()
+    """The metrics a results table shows for this task, in order, e.g. ``("exact_match", "f1")``
+    for QA, shown as "EM / F1" as XTREME reports it; ``metric`` (the headline) must be one of them.
+    Empty: the headline alone. Averages, ± and Δ are always of the headline."""
     labels: tuple[str, ...] = ()
     """Label names; example label ids index into this tuple."""
     hub: Optional[HubLocator] = None
@@ -283,8 +293,16 @@ def validate_task(task: Any, kinds: Sequence[str]) -> list[str]:
         problems.append(f"task name {task.name!r} must be lower-case letters, digits and _")
     if task.kind not in kinds:
         problems.append(f"task {task.name!r}: unknown kind {task.kind!r} (known: {', '.join(sorted(kinds))})")
+    if task.scorer:
+        from .scorers import SCORERS
+
+        if task.scorer not in SCORERS:
+            problems.append(f"task {task.name!r}: unknown scorer {task.scorer!r} (known: {', '.join(sorted(SCORERS))})")
     if not task.languages:
         problems.append(f"task {task.name!r}: no languages")
+    if task.table_metrics and task.metric not in task.table_metrics:
+        problems.append(f"task {task.name!r}: table_metrics {list(task.table_metrics)} must include the headline "
+                        f"metric {task.metric!r}")
     if task.shot_split == task.test_split:
         problems.append(f"task {task.name!r}: the few-shot pool must not be the test split")
     if task.generate is None and task.hub is None and task.convert is None:

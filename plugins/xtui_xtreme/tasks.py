@@ -32,7 +32,10 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
   label: those rows are dropped).
 * ``google-research-datasets/xquad_r`` (LAReQA; config = language, split ``validation`` only): SQuAD
   fields (``id``, ``context``, ``question``, ``answers``), the same ids in all 11 languages; the
-  Hub rows have no sentence breaks (xtui splits sentences itself, ``xtui.kinds.answer_retrieval``).
+  Hub rows have no sentence breaks: ``convert_xquad_r`` gives each of XQuAD-R's paragraphs its own
+  breaks from the table in ``xquad_r_breaks`` (from the lareqa repository's ``xquad-r/<lang>.json``,
+  which can also be read directly as the local ``xquad/<lang>/test.json``); other paragraphs are split
+  by xtui (``xtui.kinds.answer_retrieval``).
 * Multiple choice: ``cambridgeltl/xcopa`` (config = language) and ``aps/super_glue``
   ``copa`` (``premise, choice1, choice2, question, label``); ``Rowan/hellaswag`` (``ctx_a,
   ctx_b, endings, label`` as a string); ``allenai/cosmos_qa`` (``context, question,
@@ -271,12 +274,28 @@ def convert_squad(row: Mapping[str, Any]) -> dict:
         raise ValueError(f"{len(texts)} answer texts but {len(starts)} answer_start values")
     if not all(isinstance(start, int) and start >= 0 for start in starts):
         raise ValueError(f"answer_start must be character offsets (integers >= 0), got {starts}")
-    return {
+    example = {
         "id": str(row["id"]),
         "context": _text(row, ("context",)),
         "question": _text(row, ("question",)),
         "answers": {"text": [str(text) for text in texts], "answer_start": starts},
     }
+    if row.get("sentence_breaks") is not None:  # XQuAD-R's own sentence breaks (LAReQA)
+        example["sentence_breaks"] = [[int(start), int(end)] for start, end in row["sentence_breaks"]]
+    return example
+
+
+def convert_xquad_r(row: Mapping[str, Any]) -> dict:
+    """``convert_squad``, with XQuAD-R's own sentence breaks when the row has none and its
+    paragraph is one of XQuAD-R's (the Hub's xquad_r rows, XQuAD's files: ``xquad_r_breaks``)."""
+    example = convert_squad(row)
+    if "sentence_breaks" not in example:
+        from .xquad_r_breaks import xquad_r_breaks
+
+        breaks = xquad_r_breaks(example["context"])
+        if breaks is not None:
+            example["sentence_breaks"] = breaks
+    return example
 
 
 COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
@@ -461,7 +480,8 @@ QA_OPTIONS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30
 
 def qa(name: str, **fields: Any) -> Task:
     options = {**QA_OPTIONS, **fields.pop("options", {})}
-    return Task(name=name, kind="qa", metric="f1", options=options, **fields)
+    return Task(name=name, kind="qa", metric="f1", table_metrics=("exact_match", "f1"), overall_metric="em_f1_mean",
+                options=options, **fields)
 
 
 def multiple_choice(name: str, **fields: Any) -> Task:
@@ -584,31 +604,32 @@ def build_tasks() -> list[Task]:
     return [
         classification(
             "xnli", languages=XNLI_LANGUAGES, labels=NLI_LABELS, hub=xnli_hub, convert=convert_nli,
-            roles=TARGET, description="XNLI natural language inference (XTREME; English training data is MultiNLI)",
+            roles=TARGET, scorer="classification", description="XNLI natural language inference (XTREME; English training data is MultiNLI)",
         ),
         classification(
             "pawsx", languages=PAWSX_LANGUAGES, labels=PAWSX_LABELS, hub=pawsx_hub, convert=convert_pawsx,
-            roles=TARGET, description="PAWS-X adversarial paraphrase identification (XTREME)",
+            roles=TARGET, scorer="classification", description="PAWS-X adversarial paraphrase identification (XTREME)",
         ),
         Task(
-            name="bucc", kind="retrieval", metric="f1", languages=BUCC_LANGUAGES, hub=bucc_hub, convert=convert_bucc,
+            name="bucc", kind="retrieval", metric="f1", scorer="bucc", languages=BUCC_LANGUAGES, hub=bucc_hub, convert=convert_bucc,
             roles=TARGET, validation_split="validation", split_parts={"test": ("validation", "test")},
             options={"mining": True},
             description="BUCC 2018 bitext mining against English, margin-mined from the mean-pooled middle layer; "
                         "threshold chosen on validation, F1 on test (XTREME; Hub rows are the gold pairs only)",
         ),
         Task(
-            name="tatoeba", kind="retrieval", metric="accuracy", languages=tuple(TATOEBA_CODES), hub=tatoeba_hub,
-            convert=convert_tatoeba, roles=TARGET, validation_split=None,
-            description="Tatoeba sentence retrieval against English, mean-pooled middle layer, both directions (XTREME)",
+            name="tatoeba", kind="retrieval", metric="accuracy", scorer="tatoeba", languages=tuple(TATOEBA_CODES),
+            hub=tatoeba_hub, convert=convert_tatoeba, roles=TARGET, validation_split=None,
+            description="Tatoeba sentence retrieval against English, mean-pooled middle layer; accuracy of English "
+                        "queries against the other language as XTREME's script (the other direction: secondary)",
         ),
         tagging(
-            "udpos", languages=UDPOS_LANGUAGES, labels=UPOS, metric="f1", hub=udpos_hub,
+            "udpos", languages=UDPOS_LANGUAGES, labels=UPOS, metric="f1", scorer="xtreme_udpos", hub=udpos_hub,
             convert=convert_udpos, roles=TARGET,
             description="Universal Dependencies v2.5 part-of-speech tagging, 17 UPOS tags (XTREME)",
         ),
         tagging(
-            "panx", languages=PANX_LANGUAGES, labels=PANX_TAGS, metric="f1", hub=panx_hub,
+            "panx", languages=PANX_LANGUAGES, labels=PANX_TAGS, metric="f1", scorer="seqeval", hub=panx_hub,
             convert=convert_panx, roles=TARGET,
             description="PAN-X / WikiANN named entity recognition, PER/ORG/LOC in IOB2 (XTREME)",
         ),
@@ -640,23 +661,24 @@ def build_tasks() -> list[Task]:
             description="ANLI+ = ANLI rounds 1-3 + MultiNLI + SNLI training data, one NLI head (validation: ANLI dev)",
         ),
         qa(
-            "xquad", languages=XQUAD_LANGUAGES, hub=xquad_hub, convert=convert_squad, roles=TARGET,
+            "xquad", languages=XQUAD_LANGUAGES, hub=xquad_hub, convert=convert_squad, roles=TARGET, scorer="squad",
             split_folders={"train": "squad_v1"}, validation_split=None,
             description="XQuAD extractive QA (XTREME; trains on SQuAD v1.1; no dev data, so zero-shot only)",
         ),
         qa(
-            "mlqa", languages=MLQA_LANGUAGES, hub=mlqa_hub, convert=convert_squad, roles=TARGET,
+            "mlqa", languages=MLQA_LANGUAGES, hub=mlqa_hub, convert=convert_squad, roles=TARGET, scorer="mlqa",
             split_folders={"train": "squad_v1"}, options={"normalization": "mlqa"},
             description="MLQA extractive QA, same-language context/question (XTREME; trains on SQuAD v1.1)",
         ),
         qa(
-            "tydiqa", languages=TYDIQA_LANGUAGES, hub=tydiqa_hub, convert=convert_squad, roles=TARGET,
+            "tydiqa", languages=TYDIQA_LANGUAGES, hub=tydiqa_hub, convert=convert_squad, roles=TARGET, scorer="squad",
             validation_split=None, shot_split="train",
             description="TyDiQA gold passage extractive QA (XTREME; English training data by id prefix)",
         ),
         Task(
-            name="lareqa", kind="answer_retrieval", metric="map@20", languages=LAREQA_LANGUAGES, hub=lareqa_hub,
-            convert=convert_squad, roles=TARGET, pooled_splits={"test": LAREQA_LANGUAGES},
+            name="lareqa", kind="answer_retrieval", metric="map@20", scorer="lareqa", languages=LAREQA_LANGUAGES,
+            hub=lareqa_hub,
+            convert=convert_xquad_r, roles=TARGET, pooled_splits={"test": LAREQA_LANGUAGES},
             # XQuAD-R is XQuAD with sentence breaks (same questions, ids and paragraphs): the local layout is
             # XQuAD's (<data_dir>/xquad/<lang>/test.json) and SQuAD v1.1 train (<data_dir>/squad_v1/en/train.json).
             local_name="xquad", split_folders={"train": "squad_v1"},
@@ -668,7 +690,7 @@ def build_tasks() -> list[Task]:
         ),
         multiple_choice(
             "xcopa", languages=XCOPA_LANGUAGES, labels=COPA_LABELS, hub=xcopa_hub, convert=convert_copa,
-            roles=TARGET, description="XCOPA causal commonsense reasoning, 2 choices (XTREME-R; trains on English COPA)",
+            roles=TARGET, scorer="accuracy", description="XCOPA causal commonsense reasoning, 2 choices (XTREME-R; trains on English COPA)",
             overlaps={"siqa": "XTREME-R's XCOPA recipe already trains on SocialIQA before English COPA, so siqa as "
                               "an intermediate task repeats that step instead of adding one"},
         ),

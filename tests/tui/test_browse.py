@@ -16,7 +16,7 @@ from xtui.tui.heat_map import HeatMap
 from xtui.tui.history import HistoryScreen
 from xtui.tui.results_view import ResultsView
 
-from .conftest import make_app, screen_text, wait_for
+from .conftest import make_app, wait_for
 
 
 def cells(table: DataTable) -> list:
@@ -68,10 +68,10 @@ async def test_detail_view_shows_stages_results_spec_and_exports(store, two_expe
         results = view.query_one(ResultsView)
         await wait_for(pilot, lambda: results.tables)
         heat = results.query_one(HeatMap)
-        assert [str(c.label) for c in heat.columns.values()] == ["intermediate", "en", "de", "fr", "avg"]
+        assert [str(c.label) for c in heat.columns.values()] == ["intermediate", "en", "de", "fr", "avg", "avg+en"]
         rows = cells(heat)
-        assert rows[0] == ["none", "81.0", "62.0", "55.0", "58.5"]
-        assert rows[1] == ["demo_nli", "84.0 (+3.0)", "66.0 (+4.0)", "54.0 (-1.0)", "60.0 (+1.5)"]
+        assert rows[0] == ["none", "81.0", "62.0", "55.0", "58.5", "66.0"]
+        assert rows[1] == ["demo_nli", "84.0 (+3.0)", "66.0 (+4.0)", "54.0 (-1.0)", "60.0 (+1.5)", "68.0 (+2.0)"]
         assert heat.get_row_at(1)[2].style == "bold #ffffff on rgb(0,200,0)"  # the largest gain: strongest green
         assert "on rgb(" in str(heat.get_row_at(1)[3].style) and ",0,0)" in str(heat.get_row_at(1)[3].style)  # red for a loss
         await pilot.press("right_square_bracket")
@@ -120,7 +120,7 @@ async def test_compare_two_experiments(store, two_experiments):
             cells(diff) == [["name", "higher-lr", "baseline"], ["target.learning_rate", "0.0003", "0.0001"]]
         shared = screen.query_one("#shared-results", DataTable)
         rows = cells(shared)
-        assert len(rows) == 2 * 4 + 2 * 3  # K=0: 2 intermediates x (en de fr avg); K=4: 2 x (de fr avg)
+        assert len(rows) == 2 * 5 + 2 * 3  # K=0: 2 intermediates x (en de fr avg avg+en); K=4: 2 x (de fr avg)
         first_row = rows[0]
         assert first_row[:4] == ["demo_sentiment", "0", "none", "en"]
         assert {first_row[4], first_row[5]} == {"81.0", "83.0"} and first_row[6] in ("+2.0", "-2.0")

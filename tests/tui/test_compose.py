@@ -93,7 +93,8 @@ async def test_errors_are_shown_inline(store):
         assert isinstance(app.screen, ComposeScreen) and not app.launched
 
 
-async def test_save_load_round_trip_and_reuse_count(store, tmp_path):
+async def test_save_load_round_trip_and_reuse_count(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # the quickstart's data_dir is relative to the repository root, where users run it
     registry = load_plugins()
     app = make_app(store, start="compose")
     async with app.run_test(size=(160, 48)) as pilot:
@@ -103,7 +104,8 @@ async def test_save_load_round_trip_and_reuse_count(store, tmp_path):
         await settle(pilot, screen)
         spec, _ = load_spec(REPO / "examples" / "quickstart.toml")
         assert parse_spec(screen.spec_data()).model_dump() == spec.model_dump()
-        assert screen.query_one("#f-target-languages", SelectionList).selected == ["de", "es", "fr"]
+        assert screen.query_one("#f-target-languages", SelectionList).selected == ["de", "es", "fr", "ru"]
+        assert screen.plan_error is None, screen.plan_error
         assert screen.plan_summary["stages"] == len(build_plan(spec, registry).stages)
         # a stage with a result is counted as reused
         plan = build_plan(spec, registry)
@@ -128,10 +130,12 @@ async def test_save_load_round_trip_and_reuse_count(store, tmp_path):
         saved = tmp_path / "saved.toml"
         data = tomllib.loads(saved.read_text())
         assert data["name"] == "my-grid" and data["model"] == "tiny" and data["fewshot"]["shot_sets"] == 2
-        assert data["intermediate"] == {"tasks": ["none", "demo_nli"], "max_steps": 7, "batch_size": 16,
-                                        "learning_rate": 5e-5}
+        assert data["intermediate"] == {"tasks": ["none", "anli"], "max_steps": 7, "epochs": 1.0, "batch_size": 16,
+                                        "learning_rate": 1e-4, "max_length": 64, "freeze_embeddings": True,
+                                        "pooling": "mean"}
+        assert data["target"]["freeze_embeddings"] is True and data["fewshot"]["freeze_embeddings"] is True
         saved_spec, _ = load_spec(saved)
-        assert saved_spec.target.languages == ["de", "es", "fr"] and saved_spec.fewshot.steps == 10
+        assert saved_spec.target.languages == ["de", "es", "fr", "ru"] and saved_spec.fewshot.steps == 4
         # load it back through the dialog into a fresh form
         screen.load_data({"name": "x", "target": {"task": "demo_entities", "languages": ["nl"]}})
         await settle(pilot, screen)

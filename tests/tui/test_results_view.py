@@ -53,7 +53,7 @@ def k_tables(values_by_k: dict) -> list:
     for shots, values in sorted(values_by_k.items()):
         mean = statistics.fmean(values)
         std = statistics.stdev(values) if len(values) > 1 else 0.0
-        tables.append({"task": "demo_sentiment", "metric": "accuracy", "shots": shots, "languages": ["de"],
+        tables.append({"task": "demo_sentiment", "metric": "accuracy", "shots": shots, "languages": ["de"], "columns": ["de"],
                        "intermediates": ["none"], "cells": {"none": {"de": (mean, std), "avg": (mean, std)}}})
     return tables
 

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..metrics import accuracy, macro_f1
-from .base import Kind
+from .base import Kind, pool
 
 
 class ClassificationHead(nn.Module):
-    """RoBERTa's classification head on the first token."""
+    """RoBERTa's classification head (dense + tanh + projection) on the first token (``pooling="cls"``)
+    or on the mean of the real tokens (``"mean"``); the same parameters either way."""
 
-    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float, pooling: str = "cls"):
         super().__init__()
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.out_proj = nn.Linear(hidden_size, num_labels)
+        self.pooling = pooling
 
-    def forward(self, hidden):
-        x = self.dropout(hidden[:, 0])
+    def forward(self, hidden, attention_mask=None):
+        x = self.dropout(pool(hidden, attention_mask, self.pooling))
         x = self.dropout(self.dense(x).tanh())
         return self.out_proj(x)
 
 
 class ClassificationKind(Kind):
     name = "classification"
+    poolings = ("cls", "mean")
 
     def features(self, examples):
         texts = [e["text"] for e in examples]
@@ -43,14 +45,14 @@ class ClassificationKind(Kind):
         return int(example["label"])
 
     def build_head(self, hidden_size, dropout):
-        return ClassificationHead(hidden_size, len(self.labels), dropout)
+        return ClassificationHead(hidden_size, len(self.labels), dropout, self.pooling or "cls")
 
     def decode(self, logits, features):
         return logits.argmax(-1).tolist()
 
-    def metrics(self, predictions, examples, features):
-        references = [int(e["label"]) for e in examples]
-        return {
-            "accuracy": accuracy(predictions, references),
-            "macro_f1": macro_f1(predictions, references, len(self.labels)),
-        }
+    def outputs(self, predictions, examples, features):
+        """The predicted label id of every example."""
+        return [int(p) for p in predictions]
+
+    def references(self, examples):
+        return [int(e["label"]) for e in examples]

@@ -15,28 +15,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..metrics import accuracy
-from .base import MODEL_INPUTS, Kind
+from .base import MODEL_INPUTS, Kind, pool
 
 
 class ChoiceHead(nn.Module):
-    """RoBERTa's multiple-choice head: one score per (context, choice) row from its first token."""
+    """RoBERTa's multiple-choice head: one score per (context, choice) row from its first token
+    (``pooling="cls"``) or the mean of its real tokens (``"mean"``)."""
 
-    def __init__(self, hidden_size: int, choices: int, dropout: float):
+    def __init__(self, hidden_size: int, choices: int, dropout: float, pooling: str = "cls"):
         super().__init__()
         self.choices = choices
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.out_proj = nn.Linear(hidden_size, 1)
+        self.pooling = pooling
 
-    def forward(self, hidden):
-        x = self.dropout(hidden[:, 0])
+    def forward(self, hidden, attention_mask=None):
+        x = self.dropout(pool(hidden, attention_mask, self.pooling))
         x = self.dropout(self.dense(x).tanh())
         return self.out_proj(x).view(-1, self.choices)
 
 
 class MultipleChoiceKind(Kind):
     name = "multiple_choice"
+    poolings = ("cls", "mean")
 
     def __init__(self, labels, tokenizer, max_length, options=None):
         super().__init__(labels, tokenizer, max_length, options)
@@ -85,10 +87,14 @@ class MultipleChoiceKind(Kind):
         return batch
 
     def build_head(self, hidden_size, dropout):
-        return ChoiceHead(hidden_size, self.choices, dropout)
+        return ChoiceHead(hidden_size, self.choices, dropout, self.pooling or "cls")
 
     def decode(self, logits, features):
         return logits.argmax(-1).tolist()
 
-    def metrics(self, predictions, examples, features):
-        return {"accuracy": accuracy(predictions, [int(e["label"]) for e in examples])}
+    def outputs(self, predictions, examples, features):
+        """The index of the chosen candidate of every example."""
+        return [int(p) for p in predictions]
+
+    def references(self, examples):
+        return [int(e["label"]) for e in examples]

@@ -15,7 +15,7 @@ first-token score beats the best span by more than ``null_threshold``.
 Options (``Task.options``): ``doc_stride`` (128), ``max_query_length`` (64),
 ``max_answer_length`` (30), ``n_best`` (20), ``no_answer`` (False), ``null_threshold``
 (0.0), ``normalization`` ("squad": SQuAD v1.1; "mlqa": the MLQA script's rules for the
-stage's ``language``).
+stage's ``language``), which picks the default scorer (``squad`` / ``mlqa``, ``xtui.scorers``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..metrics import qa_scores
 from .base import Kind
 
 DEFAULTS = {
@@ -45,7 +44,7 @@ class SpanHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.qa_outputs = nn.Linear(hidden_size, 2)
 
-    def forward(self, hidden):
+    def forward(self, hidden, attention_mask=None):
         return self.qa_outputs(self.dropout(hidden))
 
 
@@ -72,6 +71,10 @@ class QAKind(Kind):
         self.language = self.options.get("language") if settings["normalization"] == "mlqa" else None
         if settings["normalization"] == "mlqa" and not self.language:
             raise ValueError("qa option normalization='mlqa' needs the stage's language")
+        self.normalization = settings["normalization"]
+
+    def default_scorer(self):
+        return "mlqa" if self.normalization == "mlqa" else "squad"
 
     # -- data ---------------------------------------------------------------------------
     def _questions(self, examples) -> list:
@@ -190,7 +193,9 @@ class QAKind(Kind):
                 answers.append(example["context"][span[1]:span[2]])
         return answers
 
-    def metrics(self, predictions, examples, features):
-        answers = self.answers(predictions, examples, features)
-        references = [list(e["answers"]["text"]) for e in examples]
-        return qa_scores(answers, references, self.language)
+    def outputs(self, predictions, examples, features):
+        """The answer text of every question ("" for "no answer")."""
+        return self.answers(predictions, examples, features)
+
+    def references(self, examples):
+        return [list(e["answers"]["text"]) for e in examples]

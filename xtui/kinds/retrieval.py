@@ -2,12 +2,14 @@
 intermediate stage, or the pretrained model for ``none``) embeds both sides with mean
 pooling of a middle layer.
 
-* Tatoeba (default): row i's two sides are translations; cosine nearest neighbours are
-  scored in both directions.
+* Tatoeba (default): row i's two sides are translations; each side's cosine nearest neighbour
+  on the other side is found. The ``tatoeba`` scorer's headline is the official direction:
+  target (English) rows query the source (non-English) side.
 * Bitext mining (task option ``mining``, BUCC): each side is a set of monolingual sentences,
-  rows with both sides are the gold pairs. Pairs are mined with the ratio margin (XTREME's
-  ``max`` mining); the threshold is chosen on the examples whose ``part`` is ``validation``
-  and F1 is measured on the other part (a task's ``split_parts`` gives both to one
+  rows with both sides are the gold pairs. Candidates are mined with the ratio margin (XTREME's
+  ``max`` mining) on each part's distinct texts; the ``bucc`` scorer reads them back to sentence
+  ids as the official reader does, chooses the threshold on the examples whose ``part`` is
+  ``validation`` and measures F1 on the other part (a task's ``split_parts`` gives both to one
   evaluation). With a single part, the threshold is chosen on the scored data itself, an
   optimistic (oracle) F1.
 """
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..retrieval import best_threshold, bucc_scores, mine_candidates, tatoeba_accuracy
+from ..retrieval import mine_candidates, nearest_indices
 from .base import Kind
 
 DEFAULT_LAYER = 14 / 24
@@ -27,13 +29,9 @@ SIDES = (("source", "source_id"), ("target", "target_id"))
 
 
 class MeanPoolHead(nn.Module):
-    """Mean of one hidden layer over the real tokens. ``hidden_layer`` tells TaskModel which."""
+    """Mean over the real tokens of the layer the kind's ``encoder_layer`` names."""
 
-    def __init__(self, hidden_layer):
-        super().__init__()
-        self.hidden_layer = hidden_layer
-
-    def forward(self, hidden, attention_mask):
+    def forward(self, hidden, attention_mask=None):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
@@ -41,11 +39,13 @@ class MeanPoolHead(nn.Module):
 class RetrievalKind(Kind):
     name = "retrieval"
     label_keys = ()
-    trains = False
 
     @property
     def mining(self) -> bool:
         return bool(self.options.get("mining"))
+
+    def default_scorer(self):
+        return "bucc" if self.mining else "tatoeba"
 
     def features(self, examples):
         if self.mining:
@@ -58,20 +58,34 @@ class RetrievalKind(Kind):
                 for i in range(len(texts))]
 
     def build_head(self, hidden_size, dropout):
-        return MeanPoolHead(self.options.get("layer", DEFAULT_LAYER))
+        return MeanPoolHead()
+
+    def encoder_layer(self):
+        return self.options.get("layer", DEFAULT_LAYER)
 
     def decode(self, logits, features):
         return list(logits.float().numpy())
 
-    def metrics(self, predictions, examples, features):
+    def outputs(self, predictions, examples, features):
+        """Tatoeba: each row's nearest row on the other side, both directions. Mining: per part,
+        the mined candidates ``[score, source text, target text]``, best first, those scoring
+        above 0 (what LASER's ``mine_bitext`` writes)."""
         if self.mining:
-            return mining_metrics(predictions, examples, features, k=int(self.options.get("neighbourhood", 4)),
-                                  threshold_part=self.options.get("threshold_part", "validation"))
-        dim = len(predictions[0])
+            return mined_candidates(predictions, examples, features, k=int(self.options.get("neighbourhood", 4)))
+        dim = len(predictions[0]) if predictions else 1
         sides = np.zeros((2, len(examples), dim))
         for vector, feature in zip(predictions, features):
             sides[feature["side"], feature["example_index"]] = vector
-        return tatoeba_accuracy(sides[0], sides[1])
+        return {"target_to_source": nearest_indices(sides[1], sides[0]).tolist(),
+                "source_to_target": nearest_indices(sides[0], sides[1]).tolist()}
+
+    def references(self, examples):
+        if self.mining:
+            return {"threshold_part": self.options.get("threshold_part", "validation"),
+                    "parts": {part: {"source": data["sentences"][0], "target": data["sentences"][1],
+                                     "gold": sorted(data["gold"])}
+                              for part, data in mining_layout(examples).items()}}
+        return list(range(len(examples)))
 
     def loss(self, logits, batch):
         raise RuntimeError("retrieval tasks are evaluated only; they have no training")
@@ -97,36 +111,35 @@ class RetrievalKind(Kind):
 
 
 def mining_layout(examples) -> dict:
-    """Per ``part`` (``""`` when examples have none): the distinct sentence texts of each side
-    (``texts``), the first example of each (``first``), the sentence keys behind each text
-    (``keys``: one text may stand for several sentences) and the gold pairs of keys (``gold``).
+    """Per ``part`` (``""`` when examples have none): the distinct texts of each side (``texts``,
+    what is embedded and mined), the first example of each (``first``), the sentences of each side
+    as ``[id, text]`` (``sentences``, one per id) and the gold pairs of ids (``gold``).
 
-    A sentence's key is its id (``source_id`` / ``target_id``) when the row has one, else its
-    row; a key seen again (the same sentence in two gold pairs) is one sentence. Identical texts
-    are embedded and mined once and stand for all their keys, as in XTREME.
+    A sentence's id is its ``source_id`` / ``target_id`` when the row has one, else ``row-<index>``;
+    an id seen again (the same sentence in two gold pairs) is one sentence. Identical texts are
+    embedded and mined once, as in XTREME; a text that stands for several sentences is left out
+    when the candidates are read back (``xtui.scorers.sentence_ids``).
     """
     layout: dict = {}
     for index, example in enumerate(examples):
         part = layout.setdefault(example.get("part", ""), {
-            "texts": ([], []), "first": ([], []), "keys": ([], []), "gold": set(),
+            "texts": ([], []), "first": ([], []), "sentences": ([], []), "gold": set(),
             "_position": ({}, {}), "_seen": (set(), set())})
         pair = [None, None]
         for side, (field, id_field) in enumerate(SIDES):
             text = example.get(field)
             if not text:
                 continue
-            key = ("id", str(example[id_field])) if example.get(id_field) else ("row", index)
+            key = str(example[id_field]) if example.get(id_field) else f"row-{index}"
             pair[side] = key
             if key in part["_seen"][side]:
                 continue
             part["_seen"][side].add(key)
-            position = part["_position"][side].get(text)
-            if position is None:
-                position = part["_position"][side][text] = len(part["texts"][side])
+            part["sentences"][side].append([key, text])
+            if text not in part["_position"][side]:
+                part["_position"][side][text] = len(part["texts"][side])
                 part["texts"][side].append(text)
                 part["first"][side].append(index)
-                part["keys"][side].append([])
-            part["keys"][side][position].append(key)
         if pair[0] is not None and pair[1] is not None:
             part["gold"].add((pair[0], pair[1]))
     for part in layout.values():
@@ -134,42 +147,28 @@ def mining_layout(examples) -> dict:
     return layout
 
 
-def mining_metrics(predictions, examples, features, k: int = 4, threshold_part: str = "validation") -> dict:
-    """F1 of margin-mined pairs with the threshold chosen on ``threshold_part`` (see the module)."""
+def mined_candidates(predictions, examples, features, k: int = 4) -> dict:
+    """Per part, the margin-mined candidates ``[score, source text, target text]`` of the
+    embeddings (one per feature, see ``RetrievalKind._mining_features``), best first, keeping
+    those above 0 as ``mine_bitext`` (threshold 0) writes them."""
     layout = mining_layout(examples)
     dim = len(predictions[0]) if predictions else 1
     embeddings = {part: tuple(np.zeros((len(data["texts"][side]), dim)) for side in (0, 1))
                   for part, data in layout.items()}
     for vector, feature in zip(predictions, features):
         embeddings[feature["part"]][feature["side"]][feature["sentence"]] = vector
-
-    def candidates(part: str) -> list:
-        keys = layout[part]["keys"]
-        return [(score, source, target)
-                for score, i, j in mine_candidates(*embeddings[part], k=k)
-                for source in keys[0][i] for target in keys[1][j]]
-
-    parts = list(layout)
-    if len(parts) == 1:
-        chosen = scored = parts[0]
-    else:
-        others = [part for part in parts if part != threshold_part]
-        if threshold_part not in layout or len(others) != 1:
-            raise ValueError(f"bitext mining needs one {threshold_part!r} part and one part to score, got {parts}")
-        chosen, scored = threshold_part, others[0]
-    chosen_candidates = candidates(chosen)
-    threshold = best_threshold(chosen_candidates, layout[chosen]["gold"])
-    validation = bucc_scores(chosen_candidates, layout[chosen]["gold"], threshold)
-    scores = validation if scored == chosen else bucc_scores(candidates(scored), layout[scored]["gold"], threshold)
-    return {"f1": scores["f1"], "precision": scores["precision"], "recall": scores["recall"],
-            "threshold": float(threshold), "validation_f1": validation["f1"]}
+    return {part: [[float(score), data["texts"][0][i], data["texts"][1][j]]
+                   for score, i, j in mine_candidates(*embeddings[part], k=k) if score > 0]
+            for part, data in layout.items()}
 
 
-def layer_index(hidden_layer, num_layers: int) -> int:
-    """An int is a layer number (0 = embeddings); a float is a fraction of the depth."""
-    if isinstance(hidden_layer, float):
-        return max(1, min(num_layers, round(num_layers * hidden_layer)))
-    return int(hidden_layer)
+def mining_metrics(predictions, examples, features, k: int = 4, threshold_part: str = "validation") -> dict:
+    """The ``bucc`` scorer's metrics of the embeddings (see the module)."""
+    from ..scorers import get_scorer
+
+    kind = RetrievalKind((), None, 0, {"mining": True, "neighbourhood": k, "threshold_part": threshold_part})
+    return get_scorer("bucc").score(kind.outputs(predictions, examples, features), kind.references(examples))
 
 
-__all__ = ["RetrievalKind", "MeanPoolHead", "layer_index", "mining_layout", "mining_metrics", "torch"]
+__all__ = ["RetrievalKind", "MeanPoolHead", "mined_candidates", "mining_layout", "mining_metrics",
+           "torch"]

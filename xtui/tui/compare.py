@@ -10,55 +10,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ..comparison import format_cell as _format, shared_results, spec_differences
 from .mode_bar import ModeBar
-
-
-def flatten(data, prefix: str = "") -> dict:
-    out = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            out.update(flatten(value, f"{prefix}.{key}" if prefix else key))
-    else:
-        out[prefix] = data
-    return out
-
-
-def spec_differences(specs: list) -> list:
-    """(field, [value per experiment]) for every field whose values are not all equal."""
-    flat = [flatten(spec or {}) for spec in specs]
-    keys = list(dict.fromkeys(k for f in flat for k in f))
-    rows = []
-    for key in keys:
-        values = [f.get(key, "—") for f in flat]
-        if any(v != values[0] for v in values[1:]):
-            rows.append((key, values))
-    return rows
-
-
-def _cell_key(table: dict, intermediate: str, column: str) -> tuple:
-    return (table["task"], table["metric"], table["shots"], intermediate, column)
-
-
-def shared_results(tables_per_experiment: list) -> tuple:
-    """(rows, only_some): rows are (task, metric, K, intermediate, column, [(mean, std) per experiment]) present in all."""
-    cells = []
-    for tables in tables_per_experiment:
-        found = {}
-        for table in tables:
-            for intermediate, row in table["cells"].items():
-                for column, value in row.items():
-                    if value and value[0] is not None:
-                        found[_cell_key(table, intermediate, column)] = value
-        cells.append(found)
-    keys = list(dict.fromkeys(k for found in cells for k in found))
-    shared = [k for k in keys if all(k in found for found in cells)]
-    rows = [(*key, [found[key] for found in cells]) for key in shared]
-    return rows, len(keys) - len(shared)
-
-
-def _format(value) -> str:
-    mean, std = value
-    return f"{100 * mean:.1f}" + (f" ± {100 * std:.1f}" if std else "")
 
 
 class CompareScreen(Screen):

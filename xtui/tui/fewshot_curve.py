@@ -21,8 +21,8 @@ def curve_series(tables: list, task: str, intermediate: str) -> dict:
     series: dict = {}
     for table in sorted((t for t in tables if t["task"] == task), key=lambda t: t["shots"]):
         row = table["cells"].get(intermediate) or {}
-        for column in table["languages"] + ["avg"]:
-            mean, std = row.get(column) or (None, None)
+        for column in table["columns"] + ["avg"]:
+            mean, std = (row.get(column) or (None, None))[:2]
             if mean is not None:
                 series.setdefault(column, []).append((table["shots"], 100 * mean, 100 * (std or 0.0)))
     return series

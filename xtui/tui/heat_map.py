@@ -21,8 +21,9 @@ def delta_style(delta, scale: float) -> str:
 
 def heat_cells(table: dict) -> tuple:
     """(columns, rows): each row is (intermediate, [(text, style), ...])."""
-    columns = [c for c in table["languages"] + ["avg"]
-               if any((row.get(c) or (None,))[0] is not None for row in table["cells"].values())]
+    from ..results import table_columns
+
+    columns = table_columns(table)
     none = table["cells"].get("none") or {}
     deltas = []
     for name, row in table["cells"].items():

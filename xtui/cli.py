@@ -265,9 +265,9 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
         experiment_id = existing["id"]
         folder = store.experiment_dir(experiment_id)
     else:
-        import secrets
+        from .launch import ID_ENV, new_experiment_id
 
-        experiment_id = os.environ.get("XTUI_EXPERIMENT_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.name}-{secrets.token_hex(2)}"
+        experiment_id = os.environ.get(ID_ENV) or new_experiment_id(spec.name)
         folder = store.experiment_dir(experiment_id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.toml", text)

@@ -342,11 +342,11 @@ class LocalExecutor:
         return running.process.poll() is not None and not group_alive(running.process.pid)
 
     def _stop_all(self) -> None:
-        from .stopping import signal_groups
+        from .supervision import escalate
 
         # Escalate until every process of each worker's group is gone, not only the launcher we
         # started: the training process under `accelerate launch` may outlive it for a while.
-        signal_groups([r.process.pid for r in self.running])
+        escalate([r.process.pid for r in self.running])
         for running in list(self.running):
             running.process.wait()
             self.running.remove(running)
@@ -355,18 +355,14 @@ class LocalExecutor:
 
 def failure_cause(folder: Path, returncode: Optional[int], log: Path) -> str:
     """Why a stage ended without a result: its last error event, the signal, or the log's tail."""
-    events = EventTail(folder / "events.jsonl").read()
-    for event in reversed(events):
-        if event.get("event") == "error":
-            hint = f" ({event['hint']})" if event.get("hint") else ""
-            return f"{event.get('cause', 'error')}: {event.get('message', '')}{hint}"
-        if event.get("event") == "stopped":
-            return f"stopped by {event.get('signal', 'signal')}"
+    from .supervision import last_word
+
+    told = last_word(EventTail(folder / "events.jsonl").read())
+    if told is not None:
+        return told[1]
     if returncode is not None and returncode < 0:
         name = signal.Signals(-returncode).name
         return f"killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
-    if events and events[-1].get("event") != "done":
-        pass
     tail = ""
     try:
         lines = [l for l in log.read_text(errors="replace").splitlines() if l.strip()]

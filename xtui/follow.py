@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from .files import EventTail, read_json
+from .supervision import error_line, stopped_line
 
 TERMINAL = ("done", "reused", "failed", "stopped", "blocked")
 LOG_LINES = 300
@@ -118,9 +119,9 @@ def event_line(event: dict) -> str:
     elif kind == "done":
         text = f"done in {_number(event.get('seconds'), '.1f')}s"
     elif kind == "error":
-        text = f"error: {event.get('cause', 'error')}: {event.get('message', '')}" + (f" ({event['hint']})" if event.get("hint") else "")
+        text = "error: " + error_line(event)
     elif kind == "stopped":
-        text = f"stopped by {event.get('signal', 'a signal')}"
+        text = stopped_line(event)
     else:
         rest = {k: v for k, v in event.items() if k not in ("event", "time")}
         text = f"{kind} {rest.get('message', rest)}"
@@ -277,10 +278,10 @@ class ExperimentFollower:
         elif kind == "error":
             state.finished = when
             state.status = "failed"
-            state.detail = f"{event.get('cause', 'error')}: {event.get('message', '')}" + (f" ({event['hint']})" if event.get("hint") else "")
+            state.detail = error_line(event)
         elif kind == "stopped":
             state.finished = when
-            state.status, state.detail = "stopped", f"stopped by {event.get('signal', 'a signal')}"
+            state.status, state.detail = "stopped", stopped_line(event)
 
     def _settle(self, state: StageState, look_at_result: bool) -> None:
         folder = self.store.stage_dir(state.hash)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from .files import EventTail, read_json
+from .supervision import last_word
 
 HEARTBEAT_TIMEOUT = 30.0
 
@@ -78,15 +79,9 @@ def stage_state(folder: Path) -> tuple:
     if running and worker_alive(folder, running):
         return "running", ""
     events = EventTail(folder / "events.jsonl").read()
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "error":
-            hint = f" ({event['hint']})" if event.get("hint") else ""
-            return "failed", f"{event.get('cause', 'error')}: {event.get('message', '')}{hint}"
-        if kind == "stopped":
-            return "stopped", f"stopped by {event.get('signal', 'a signal')}"
-        if kind == "done":
-            break
+    told = last_word(events)
+    if told is not None:
+        return str(told[0]), told[1]
     if running or events:
         log = Path(running["log"]) if running and running.get("log") else folder / "worker.log"
         return "failed", "worker died without a result" + _last_line(log)

@@ -10,8 +10,8 @@ import time
 from .errors import XtuiError
 from .files import atomic_write_json, read_json
 from .liveness import group_alive, pid_alive, worker_alive
+from .supervision import ESCALATION, escalate
 
-ESCALATION = ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
 
 
 def running_groups(store, record: dict, stage_prefix=None) -> dict:
@@ -31,21 +31,6 @@ def running_groups(store, record: dict, stage_prefix=None) -> dict:
     return groups
 
 
-def signal_groups(pgids, escalation=ESCALATION) -> None:
-    for sig, wait in escalation:
-        alive = [g for g in pgids if group_alive(g)]
-        if not alive:
-            return
-        for pgid in alive:
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + wait
-        while time.time() < deadline and any(group_alive(g) for g in alive):
-            time.sleep(0.1)
-
-
 def stop_experiment(store, record: dict, stage_prefix=None) -> list:
     groups = running_groups(store, record, stage_prefix)
     supervisor = record.get("pid") if record.get("host") == socket.gethostname() else None
@@ -58,7 +43,7 @@ def stop_experiment(store, record: dict, stage_prefix=None) -> list:
             time.sleep(0.2)
         if pid_alive(int(supervisor)):
             os.kill(int(supervisor), signal.SIGKILL)
-    signal_groups(list(groups))
+    escalate(list(groups))
     left = [g for g in groups if group_alive(g)]
     if left:
         raise XtuiError(f"process groups {', '.join(map(str, left))} did not end; check them with `ps -g`")

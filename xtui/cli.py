@@ -21,6 +21,8 @@ app.add_typer(runs_app, name="runs")
 from .models_cli import models_app  # noqa: E402  (a command group of its own file)
 
 app.add_typer(models_app, name="models")
+plugin_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="Write your own task plugin.")
+app.add_typer(plugin_app, name="plugin")
 
 console = Console()
 err = Console(stderr=True)
@@ -366,6 +368,19 @@ def _targets_info(spec, plan, registry) -> dict:
                            "overall_metric": task.overall_metric or task.metric, "languages": languages,
                            "scorer": _scorer_line(task)}
     return info
+
+
+@plugin_app.command("new")
+def plugin_new(
+    name: str = typer.Argument(..., help="The plugin's name: 'acme' gives the package xtui-acme, module xtui_acme."),
+    dest: Path = typer.Option(Path("."), "--dest", help="The folder to create it in."),
+):
+    """A task plugin package to start from (pyproject with the entry point, one task, sample data, a test)."""
+    from .plugin_new import new_plugin
+
+    target = new_plugin(name, dest)
+    console.print(f"wrote {target}: `pip install -e {target}`, then `xtui tasks` lists its task; "
+                  f"its test: `python -m pytest {target / 'tests'}`", highlight=False, soft_wrap=True)
 
 
 @app.command()

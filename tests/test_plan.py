@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.errors import SpecError
 from xtui.plan import build_plan, shot_seed, stage_hash
 from xtui.plugins import Registry
@@ -269,7 +269,8 @@ def _no_pool_registry(real: Registry) -> Registry:
     return replace(real, tasks={"nopool": task}, task_plugin={"nopool": "test"})
 
 
-def test_k_above_zero_needs_a_shot_pool(registry):
+def test_k_above_zero_needs_a_shot_pool(registry, monkeypatch, tmp_path):
+    datasets_cache_with(monkeypatch, tmp_path, ("org/data", "en"), ("org/data", "de"))
     registry = _no_pool_registry(registry)
     zero_shot = plan_of(registry, grid(target__task="nopool", target__languages=["de"], intermediate__tasks=["none"],
                                        fewshot__shots=[0]))
@@ -278,7 +279,8 @@ def test_k_above_zero_needs_a_shot_pool(registry):
     assert "'nopool'" in message and "de validation" in message and "4-shot" in message
 
 
-def test_k_above_zero_error_names_the_field(registry):
+def test_k_above_zero_error_names_the_field(registry, monkeypatch, tmp_path):
+    datasets_cache_with(monkeypatch, tmp_path, ("org/data", "en"), ("org/data", "de"))
     registry = _no_pool_registry(registry)
     message = plan_error(registry, grid(target__task="nopool", target__languages=["de"], intermediate__tasks=["none"]))
     assert "fewshot.shots" in message

@@ -21,9 +21,10 @@ def stage_summary(store, digest: str) -> dict:
     from .files import read_json
 
     folder = store.stage_dir(digest)
-    stage = read_json(folder / "stage.json") or {}
+    stage = read_json(folder / "stage.json")
+    stage = stage if isinstance(stage, dict) else {}  # a damaged stage.json: damaged_files names it
     result = store.stage_result(digest)
-    labels = stage.get("labels", {})
+    labels = stage.get("labels") if isinstance(stage.get("labels"), dict) else {}
     summary = {"hash": digest, "type": stage.get("type"), "task": stage.get("task"), "language": stage.get("language"),
                "intermediate": labels.get("intermediate"), "shots": labels.get("shots"), "shot_set": labels.get("shot_set"),
                "seed": labels.get("seed")}

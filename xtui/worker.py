@@ -118,7 +118,8 @@ class Worker:
         key = (stage["task"], language, split, stage.get("data_dir"))
         if key not in self.examples:
             data_dir = Path(stage["data_dir"]) if stage.get("data_dir") else None
-            self.examples[key] = load_examples(self.task(stage["task"]), language, split, data_dir)
+            self.examples[key] = load_examples(self.task(stage["task"]), language, split, data_dir,
+                                               stage.get("misaligned_answers", "error"))
         return self.examples[key]
 
     def load_features(self, stage: dict, kind, language: str, split: str) -> list:

@@ -91,8 +91,9 @@ def _environment(case: dict, places: dict) -> dict:
     return env
 
 
-def run_in_process(args: list, env: dict, monkeypatch) -> tuple:
-    """(exit code, stdout, stderr) of ``xtui ARGS`` run by ``xtui.cli.main`` in this process."""
+def run_in_process(args: list, env: dict, monkeypatch, cwd: Path) -> tuple:
+    """(exit code, stdout, stderr) of ``xtui ARGS`` run by ``xtui.cli.main`` in this process, in ``cwd``
+    (what a command writes beside it, e.g. ``figures/``, stays in the case's copy)."""
     from xtui import cli, launch
     from xtui.executor import LocalExecutor
 
@@ -107,6 +108,7 @@ def run_in_process(args: list, env: dict, monkeypatch) -> tuple:
         patch.setattr(LocalExecutor, "run", refuse)
         patch.setattr(launch, "launch_detached", lambda *a, **k: refuse(None))
         patch.setattr(sys, "argv", ["xtui", *args])
+        patch.chdir(cwd)
         out, err = io.StringIO(), io.StringIO()
         code = None
         with redirect_stdout(out), redirect_stderr(err):
@@ -166,14 +168,14 @@ def test_bad_input(name, tmp_path, monkeypatch):
             result = run_subprocess(command, env, places["case"])
         else:
             try:
-                result = run_in_process(command, env, monkeypatch)
+                result = run_in_process(command, env, monkeypatch, places["case"])
             except WorkerWouldStart:
                 pytest.fail(f"{name} ({how}): `xtui {' '.join(command)}` accepted the input and would start a worker")
         lines.append(_check(name, case, places, result, how))
     assert len(set(lines)) == 1, f"{name}: run and --dry-run say different things: {lines}"
     if intact:
         assert _finished_results(places["home"]) == before, f"{name}: a finished result changed"
-        code, out, _ = run_in_process(["runs", "list", "--json"], env, monkeypatch)
+        code, out, _ = run_in_process(["runs", "list", "--json"], env, monkeypatch, places["case"])
         assert code == 0 and [r["status"] for r in json.loads(out)] == ["done"], f"{name}: the finished experiment changed"
 
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import SHARED_DATA, append_results, fmt, goal_text, machine, markdown_table, median, offline, print_table, spread
+from .common import SHARED_DATA, append_results, fmt, machine, markdown_table, median, offline, print_table, spread
 
 
 def run(repeats: int = 3, quick: bool = False, smoke_cpu: bool = False) -> dict:
@@ -43,21 +43,22 @@ def run(repeats: int = 3, quick: bool = False, smoke_cpu: bool = False) -> dict:
     from xtui.models import resolve_model
     from xtui.perf import non_embedding_parameters
     from xtui.plugins import load_plugins
-    from xtui.worker import Events, Worker, _quiet_libraries
+    from xtui.stage import StageConfig
+    from xtui.worker import Events, Worker, quiet_libraries
 
-    _quiet_libraries()
+    quiet_libraries()
     datasets.disable_progress_bars()
     registry = load_plugins()
     worker = Worker()
-    device = worker.accelerator.device
+    device = worker.device.accelerator.device
     scratch = Path(tempfile.mkdtemp(prefix="xtui-bench-gpu-"))
     peak = worker.peak_flops()
     info = machine(torch.__version__)
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
-    info["precision"] = worker.speed["precision"]
+    info["precision"] = worker.device.speed["precision"]
     peak_label = f"{peak['flops'] / 1e12:.2f} TFLOP/s" if peak else "?"
-    info[f"peak (measured {worker.speed['precision']} matmul)"] = peak_label
+    info[f"peak (measured {worker.device.speed['precision']} matmul)"] = peak_label
     data = SHARED_DATA if (SHARED_DATA / "xnli").is_dir() else None
     task_name = "xnli" if data and "xnli" in registry.tasks else "demo_sentiment"
     task = registry.tasks[task_name]
@@ -71,12 +72,16 @@ def run(repeats: int = 3, quick: bool = False, smoke_cpu: bool = False) -> dict:
     config = XLMRobertaConfig(num_hidden_layers=2, hidden_size=128, intermediate_size=256, num_attention_heads=2) \
         if smoke_cpu else XLMRobertaConfig()
     config.pad_token_id = tokenizer.pad_token_id
-    stage = {"type": "target", "seed": 1, "training": {"batch_size": batch_size, "gradient_accumulation": 1, "max_steps": None,
-             "epochs": 1.0, "weight_decay": 0.01, "learning_rate": 2e-5, "warmup_ratio": 0.1, "max_length": 128}, "run": {}}
+    kind_info = registry.kinds[task.kind]
+    stage = StageConfig.standalone(
+        task_name, {"target": kind_info.target, "version": kind_info.version}, resolve_model("minilm").to_json(), "en",
+        {"batch_size": batch_size, "gradient_accumulation": 1, "max_steps": None, "epochs": 1.0, "weight_decay": 0.01,
+         "learning_rate": 2e-5, "warmup_ratio": 0.1, "max_length": 128, "eval_batch_size": 64},
+        data_dir=str(data) if data else None, class_names=task.labels)
     dataset = datasets.Dataset.from_list(features)
     tokens = sum(len(f["input_ids"]) for f in features)
     print(f"gpu: {'XLM-R base' if not smoke_cpu else 'small XLM-R (CPU smoke test)'}, {len(features)} features, "
-          f"batch {batch_size}, {worker.speed['precision']}, on {info['gpu'] if device.type == 'cuda' else 'cpu'}")
+          f"batch {batch_size}, {worker.device.speed['precision']}, on {info['gpu'] if device.type == 'cuda' else 'cpu'}")
 
     def xtui_side():
         torch.manual_seed(1)
@@ -105,7 +110,7 @@ def run(repeats: int = 3, quick: bool = False, smoke_cpu: bool = False) -> dict:
         args = TrainingArguments(output_dir=str(scratch / "trainer"), per_device_train_batch_size=batch_size,
                                  num_train_epochs=1, learning_rate=2e-5, weight_decay=0.01, warmup_steps=0.1,
                                  report_to="none", save_strategy="no", eval_strategy="no", logging_strategy="no",
-                                 disable_tqdm=True, seed=1, bf16=cuda and worker.speed["precision"] == "bf16",
+                                 disable_tqdm=True, seed=1, bf16=cuda and worker.device.speed["precision"] == "bf16",
                                  tf32=cuda or None, use_cpu=not cuda)
         trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=DataCollatorWithPadding(tokenizer))
         trainer.remove_callback(PrinterCallback)

@@ -61,14 +61,14 @@ def run(repeats: int = 3, quick: bool = False, with_grouped_trainer: bool = True
                               AutoModelForTokenClassification, DataCollatorForTokenClassification,
                               DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments)
 
-    from xtui.data import load_examples
     from xtui.kinds import load_kind_class
     from xtui.models import resolve_model
     from xtui.perf import non_embedding_parameters
     from xtui.plugins import load_plugins
-    from xtui.worker import Events, Worker, _quiet_libraries
+    from xtui.stage import StageConfig
+    from xtui.worker import Events, Worker, quiet_libraries
 
-    _quiet_libraries()
+    quiet_libraries()
     datasets.disable_progress_bars()
     registry = load_plugins()
     model_ref = resolve_model("minilm").to_json()
@@ -89,11 +89,11 @@ def run(repeats: int = 3, quick: bool = False, with_grouped_trainer: bool = True
         kind_info = registry.kinds[task.kind]
         kind = load_kind_class(kind_info.target)(task.labels, worker.tokenizer(model_ref), max_length,
                                                  {**task.options, "language": task.train_language})
-        stage = {"hash": "0" * 64, "type": "target", "task": task_name, "seed": 1, "model": model_ref,
-                 "language": task.train_language, "data_dir": str(data_dir) if data_dir else None,
-                 "kind": {"target": kind_info.target, "version": kind_info.version}, "run": {},
-                 "training": {"batch_size": batch_size, "gradient_accumulation": 1, "max_steps": None, "epochs": 1.0,
-                              "weight_decay": 0.01, "learning_rate": 5e-5, "warmup_ratio": 0.1, "max_length": max_length}}
+        stage = StageConfig.standalone(
+            task_name, {"target": kind_info.target, "version": kind_info.version}, model_ref, task.train_language,
+            {"batch_size": batch_size, "gradient_accumulation": 1, "max_steps": None, "epochs": 1.0, "weight_decay": 0.01,
+             "learning_rate": 5e-5, "warmup_ratio": 0.1, "max_length": max_length, "eval_batch_size": 64},
+            data_dir=str(data_dir) if data_dir else None, class_names=task.labels)
         features = worker.load_features(stage, kind, task.train_language, task.train_split)
         subset = sorted(random.Random(0).sample(range(len(features)), min(count, len(features))))
         features = [features[i] for i in subset]
@@ -110,7 +110,7 @@ def run(repeats: int = 3, quick: bool = False, with_grouped_trainer: bool = True
         cpu_seconds: dict = {}
 
         def xtui_side():
-            model = worker.build_model(stage, kind).to(worker.accelerator.device)
+            model = worker.build_model(stage, kind).to(worker.device.accelerator.device)
             events = Events(scratch / "events.jsonl", True)
             gc.collect()
             start, cpu = time.perf_counter(), time.process_time()

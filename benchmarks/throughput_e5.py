@@ -36,9 +36,10 @@ def run(repeats: int = 3, examples: int = 64, batch_size: int = 16, max_length: 
     from xtui.kinds.tagging import TaggingKind
     from xtui.models import prepare_model, resolve_model
     from xtui.plugins import load_plugins
-    from xtui.worker import Events, Worker, _quiet_libraries
+    from xtui.stage import StageConfig
+    from xtui.worker import Events, Worker, quiet_libraries
 
-    _quiet_libraries()
+    quiet_libraries()
     datasets.disable_progress_bars()
     model_ref = resolve_model("e5-small-multilingual").to_json()
     prepare_model(model_ref)
@@ -50,10 +51,14 @@ def run(repeats: int = 3, examples: int = 64, batch_size: int = 16, max_length: 
     kind_info = registry.kinds[task.kind]
     kind = TaggingKind(task.labels, worker.tokenizer(model_ref), max_length, {"language": "en"})
     training = {"batch_size": batch_size, "gradient_accumulation": 1, "max_steps": None, "epochs": 1.0,
-                "weight_decay": 0.01, "learning_rate": 1e-4, "warmup_ratio": 0.1, "max_length": max_length}
-    stage = {"hash": "0" * 64, "type": "target", "task": "udpos", "seed": 1, "model": model_ref, "language": "en",
-             "data_dir": str(DATA), "kind": {"target": kind_info.target, "version": kind_info.version}, "run": {},
-             "training": training}
+                "weight_decay": 0.01, "learning_rate": 1e-4, "warmup_ratio": 0.1, "max_length": max_length,
+                "eval_batch_size": 64}
+
+    def make_stage(training: dict) -> StageConfig:
+        return StageConfig.standalone("udpos", {"target": kind_info.target, "version": kind_info.version}, model_ref, "en",
+                                      training, data_dir=str(DATA), class_names=task.labels)
+
+    stage = make_stage(training)
     features = worker.load_features(stage, kind, "en", "train")[:examples]
     tokens = sum(len(f["input_ids"]) for f in features)
     dataset = datasets.Dataset.from_list([{k: f[k] for k in ("input_ids", "attention_mask", "labels")} for f in features])
@@ -66,8 +71,8 @@ def run(repeats: int = 3, examples: int = 64, batch_size: int = 16, max_length: 
 
     def xtui_side(frozen: bool):
         def side():
-            stage["training"] = {**training, **({"freeze_embeddings": True} if frozen else {})}
-            model = worker.build_model(stage, kind).to(worker.accelerator.device)
+            stage = make_stage({**training, **({"freeze_embeddings": True} if frozen else {})})
+            model = worker.build_model(stage, kind).to(worker.device.accelerator.device)
             events = Events(scratch / "events.jsonl", True)
             gc.collect()
             start = time.perf_counter()

@@ -84,8 +84,8 @@ def _spec(data, **fewshot):
 
 def test_the_plan_checks_every_published_set_against_the_pool(registry, xnli_dev_pool, shared_data):
     plan = build_plan(_spec(xnli_dev_pool, shot_sets_from=str(BUCKETS)), registry, "t.toml")
-    sets = sorted((s for s in plan.stages.values() if s.type == "fewshot"), key=lambda s: s.labels["shot_set"])
-    assert [Path(s.config["shot_file"]).parent.name for s in sets] == ["0-th", "1-th"]
+    sets = sorted((s for s in plan.stages.values() if s.type == "fewshot"), key=lambda s: s.grid["shot_set"])
+    assert [Path(s.shot_file).parent.name for s in sets] == ["0-th", "1-th"]
     assert sets[0].config["shot_source"]["sha256"] != sets[1].config["shot_source"]["sha256"]
     drawn = build_plan(_spec(xnli_dev_pool), registry, "t.toml")
     assert {s.hash for s in sets}.isdisjoint(drawn.stages), "published sets are other stages than drawn ones"

@@ -91,7 +91,7 @@ def _results(home) -> dict:
     out = {}
     for path in (home / "stages").glob("*/result.json"):
         result = json.loads(path.read_text())
-        out[(result["type"], result["language"], result["labels"].get("shots"))] = result
+        out[(result["type"], result["language"], result["grid"].get("shots"))] = result
     return out
 
 

@@ -122,15 +122,16 @@ def test_frozen_embeddings_stay_as_they_were_and_leave_the_optimizer(tmp_path):
     from xtui.models import resolve_model
     from xtui.worker import Events, Worker
 
+    from xtui.stage import StageConfig
+
     worker = Worker()
     worker.cache_dir = tmp_path / "features"
-    stage = {"hash": "0" * 64, "type": "target", "task": "demo_sentiment", "seed": 1, "language": "en", "data_dir": None,
-             "model": resolve_model("tiny").to_json(), "run": {},
-             "kind": {"target": "xtui.kinds.classification:ClassificationKind", "version": "1"},
-             "training": {"batch_size": 8, "gradient_accumulation": 1, "max_steps": 3, "epochs": None, "weight_decay": 0.01,
-                          "learning_rate": 1e-3, "warmup_ratio": 0.0, "max_length": 32, "freeze_embeddings": True}}
+    training = {"batch_size": 8, "gradient_accumulation": 1, "max_steps": 3, "epochs": None, "weight_decay": 0.01,
+                "learning_rate": 1e-3, "warmup_ratio": 0.0, "max_length": 32, "eval_batch_size": 64}
+    stage = StageConfig.standalone("demo_sentiment", {"target": "xtui.kinds.classification:ClassificationKind"},
+                                   resolve_model("tiny").to_json(), "en", {**training, "freeze_embeddings": True})
     task = worker.task("demo_sentiment")
-    kind = ClassificationKind(task.labels, worker.tokenizer(stage["model"]), 32, {"language": "en"})
+    kind = ClassificationKind(task.labels, worker.tokenizer(stage.model), 32, {"language": "en"})
     kind.pooling = "mean"
     model = worker.build_model(stage, kind)
     assert model.head.pooling == "mean"
@@ -146,7 +147,8 @@ def test_frozen_embeddings_stay_as_they_were_and_leave_the_optimizer(tmp_path):
     assert not torch.equal(before["encoder.encoder.layer.0.attention.self.query.weight"],
                            after["encoder.encoder.layer.0.attention.self.query.weight"])
     # the next training of the same model object without the option trains the embeddings again
-    stage["training"]["freeze_embeddings"] = False
+    stage = StageConfig.standalone("demo_sentiment", {"target": "xtui.kinds.classification:ClassificationKind"},
+                                   resolve_model("tiny").to_json(), "en", {**training, "freeze_embeddings": False})
     summary = worker.train(stage, model, kind, features, Events(tmp_path / "events.jsonl", True))
     assert summary["trainable_parameters"] == total and summary["frozen_embedding_parameters"] == 0
     assert not torch.equal(before["encoder.embeddings.word_embeddings.weight"],

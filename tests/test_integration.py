@@ -73,7 +73,7 @@ def test_classification_grid_runs_reuses_and_extends(xtui, write_spec, shared_da
     shot_sets = {}
     for result in results.values():
         if result["type"] == "fewshot":
-            shot_sets.setdefault(result["labels"]["shot_set"], set()).add(tuple(result["shot_indices"]))
+            shot_sets.setdefault(result["grid"]["shot_set"], set()).add(tuple(result["shot_indices"]))
     assert all(len(v) == 1 for v in shot_sets.values()) and len(shot_sets) == 2
     assert "xnli · accuracy (%) · K=0" in first.stdout and "K=6" in first.stdout
 
@@ -186,7 +186,7 @@ def test_retrieval_target_evaluates_the_intermediate_encoder(xtui, write_spec, s
     results = list(_stage_results(home).values())
     assert sorted(r["type"] for r in results) == ["evaluate"] * 4 + ["intermediate"]  # no target stage
     evaluations = [r for r in results if r["type"] == "evaluate"]
-    assert {(r["labels"]["intermediate"], r["language"]) for r in evaluations} == {
+    assert {(r["grid"]["intermediate"], r["language"]) for r in evaluations} == {
         ("none", "de"), ("none", "sw"), ("demo_nli", "de"), ("demo_nli", "sw")}
     for r in evaluations:
         metrics = r["metrics"]

@@ -79,13 +79,13 @@ def test_a_mixture_is_one_intermediate_stage_with_a_member_per_task(registry, mo
     plan = _plan(registry, _grid())
     intermediates = [s for s in plan.stages.values() if s.type == "intermediate"]
     mixture = next(s for s in intermediates if s.config.get("mixture"))
-    assert len(intermediates) == 2 and mixture.labels["intermediate"] == "demo_nli+mnli"
+    assert len(intermediates) == 2 and mixture.grid["intermediate"] == "demo_nli+mnli"
     assert [m["task"] for m in mixture.config["mixture"]["tasks"]] == ["demo_nli", "mnli"]
     assert mixture.config["mixture"]["sampling"] == "proportional" and mixture.config["mixture"]["temperature"] is None
     assert all(m["data"]["train"] for m in mixture.config["mixture"]["tasks"])
     children = plan.children(mixture.hash)
-    assert [c.type for c in children] == ["target"] and children[0].labels["intermediate"] == "demo_nli+mnli"
-    assert {s.labels["intermediate"] for s in plan.stages.values() if s.type == "fewshot"} == {"none", "demo_nli", "demo_nli+mnli"}
+    assert [c.type for c in children] == ["target"] and children[0].grid["intermediate"] == "demo_nli+mnli"
+    assert {s.grid["intermediate"] for s in plan.stages.values() if s.type == "fewshot"} == {"none", "demo_nli", "demo_nli+mnli"}
     assert mixture.describe() == "intermediate demo_nli+mnli seed 1"
 
 
@@ -95,7 +95,7 @@ def test_the_policy_is_part_of_a_mixture_hash_only(registry, monkeypatch, tmp_pa
     uniform = _plan(registry, _grid(sampling="uniform"))
     hot = _plan(registry, _grid(sampling="temperature", temperature=3.0))
     hotter = _plan(registry, _grid(sampling="temperature", temperature=5.0))
-    single = {h for h, s in base.stages.items() if s.labels["intermediate"] != "demo_nli+mnli"}
+    single = {h for h, s in base.stages.items() if s.grid["intermediate"] != "demo_nli+mnli"}
     for other in (uniform, hot, hotter):
         assert single <= set(other.stages)  # none / demo_nli branches untouched: reused across policies
         assert len(set(other.stages) - set(base.stages)) == len(base.stages) - len(single)
@@ -172,7 +172,7 @@ def test_a_mixture_of_nli_multiple_choice_and_qa_trains_then_feeds_a_target(xtui
         assert {key.split(".")[1] for key in heads.keys()} == {"anli", "hellaswag", "squad_v1"}
     target = next(r for r in results.values() if r["type"] == "target")
     stage = json.loads((folders[target["hash"]] / "stage.json").read_text())
-    assert stage["parent"] == mixture["hash"] and target["labels"]["intermediate"] == "anli+hellaswag+squad_v1"
+    assert stage["parent"] == mixture["hash"] and target["grid"]["intermediate"] == "anli+hellaswag+squad_v1"
     evaluation = next(r for r in results.values() if r["type"] == "evaluate")
     assert 0 <= evaluation["metrics"]["accuracy"] <= 1 and evaluation["evaluation"]["examples"] == 400 - 100
     rerun = xtui("run", write_spec(SPEC.format(data=data), "again.toml"))

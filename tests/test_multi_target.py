@@ -43,25 +43,25 @@ def test_several_targets_share_intermediates_and_match_single_target_plans(regis
     other = _plan(registry, task="demo_entities")
     assert set(both.stages) == set(alone.stages) | set(other.stages)  # a target's stages do not depend on its neighbours
     assert len([s for s in both.stages.values() if s.type == "intermediate"]) == 1
-    assert {s.labels["task"] for s in both.stages.values() if s.type == "target"} == {"demo_sentiment", "demo_entities"}
+    assert {s.grid["task"] for s in both.stages.values() if s.type == "target"} == {"demo_sentiment", "demo_entities"}
 
 
 def test_per_task_settings_apply_to_their_target_only(registry):
     plan = _plan(registry, tasks=["demo_sentiment", "demo_entities"],
                  per_task={"demo_entities": {"learning_rate": 3e-4, "epochs": 2.0, "languages": ["nl"]}})
-    targets = {s.labels["task"]: s for s in plan.stages.values() if s.type == "target"}
+    targets = {s.grid["task"]: s for s in plan.stages.values() if s.type == "target"}
     assert targets["demo_entities"].config["training"]["learning_rate"] == 3e-4
     assert targets["demo_entities"].config["training"]["epochs"] == 2.0
     assert targets["demo_entities"].config["training"]["max_steps"] is None  # epochs given: the shared max_steps no longer applies
     assert targets["demo_sentiment"].config["training"]["max_steps"] == 3
-    languages = {(s.labels["task"], s.labels["language"]) for s in plan.stages.values() if s.type == "fewshot"}
+    languages = {(s.grid["task"], s.grid["language"]) for s in plan.stages.values() if s.type == "fewshot"}
     assert languages == {("demo_sentiment", "de"), ("demo_sentiment", "fr"), ("demo_entities", "nl")}
 
 
 def test_all_languages_and_a_language_only_some_targets_have(registry):
     plan = _plan(registry, task="demo_sentiment", languages="all")
     task = registry.tasks["demo_sentiment"]
-    assert {s.labels["language"] for s in plan.stages.values() if s.type == "evaluate"} == set(task.languages)
+    assert {s.grid["language"] for s in plan.stages.values() if s.type == "evaluate"} == set(task.languages)
     with pytest.raises(SpecError, match=r"field 'target.per_task.demo_entities.languages': task 'demo_entities' has no language 'sw'"):
         _plan(registry, tasks=["demo_sentiment", "demo_entities"], per_task={"demo_entities": {"languages": ["sw"]}})
     with pytest.raises(SpecError, match="no target task has any of these languages"):

@@ -14,7 +14,6 @@ import importlib.util
 import io
 import os
 import random
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -14,7 +14,8 @@ import pytest
 
 from unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.errors import SpecError
-from xtui.plan import build_plan, shot_seed, stage_hash
+from xtui.plan import build_plan, shot_seed
+from xtui.stage import StageConfig, stage_hash
 from xtui.plugins import Registry
 from xtui.spec import parse_spec
 from xtui.tasks import HubRef, Task
@@ -79,13 +80,13 @@ def test_shot_sets_and_ks_multiply_fewshot_stages(registry):
 
 def test_without_k0_only_english_is_evaluated_zero_shot(registry):
     plan = plan_of(registry, grid(fewshot__shots=[4], seeds=[1]))
-    evaluated = {(s.labels["intermediate"], s.labels["language"]) for s in plan.stages.values() if s.type == "evaluate"}
+    evaluated = {(s.grid["intermediate"], s.grid["language"]) for s in plan.stages.values() if s.type == "evaluate"}
     assert evaluated == {("none", "en"), ("demo_nli", "en")}
 
 
 def test_english_listed_as_target_language_is_evaluated_once_and_never_few_shot(registry):
     plan = plan_of(registry, grid(target__languages=["en", "de"], seeds=[1]))
-    english = [s for s in plan.stages.values() if s.labels.get("language") == "en"]
+    english = [s for s in plan.stages.values() if s.grid.get("language") == "en"]
     assert sorted(s.type for s in english) == ["evaluate", "evaluate"]  # one per intermediate
 
 
@@ -98,15 +99,15 @@ def test_dag_is_topological_and_well_formed(registry):
         seen.add(stage.hash)
         parent = plan.stages[stage.parent] if stage.parent else None
         if stage.type == "intermediate":
-            assert parent is None and stage.labels["task"] == "demo_nli"
+            assert parent is None and stage.grid["task"] == "demo_nli"
         elif stage.type == "target":
-            assert (parent is None) == (stage.labels["intermediate"] == "none")
+            assert (parent is None) == (stage.grid["intermediate"] == "none")
             assert parent is None or parent.type == "intermediate"
         else:
             assert parent.type == "target"
-            assert parent.labels["intermediate"] == stage.labels["intermediate"]
-            assert parent.labels["seed"] == stage.labels["seed"]
-    target = next(s for s in plan.stages.values() if s.type == "target" and s.labels["intermediate"] == "none")
+            assert parent.grid["intermediate"] == stage.grid["intermediate"]
+            assert parent.grid["seed"] == stage.grid["seed"]
+    target = next(s for s in plan.stages.values() if s.type == "target" and s.grid["intermediate"] == "none")
     children = plan.children(target.hash)
     assert len(children) == 3 + 2 * 2  # en/de/fr evaluated + 2 languages x 2 shot sets
     fewshot = next(s for s in children if s.type == "fewshot")
@@ -123,12 +124,17 @@ def test_hashes_are_deterministic(registry):
     assert all(first.stages[h].config == second.stages[h].config for h in first.stages)
 
 
-def test_hash_ignores_key_order_labels_and_data_dir():
+def test_hash_ignores_key_order_grid_and_data_dir():
     config = {"type": "target", "seed": 1, "training": {"learning_rate": 1e-5, "batch_size": 8}}
     reordered = {"training": {"batch_size": 8, "learning_rate": 1e-5}, "seed": 1, "type": "target"}
     assert stage_hash(config) == stage_hash(reordered)
-    assert stage_hash(config) == stage_hash({**config, "labels": {"x": 1}, "data_dir": "/elsewhere"})
-    assert stage_hash(config) != stage_hash({**config, "seed": 2})
+    content = {"type": "target", "parent": None, "model": {"name": "tiny"}, "seed": 1, "task": "xnli", "language": "en",
+               "kind": {"name": "classification", "target": "m:K", "version": "1"}, "class_names": ["a", "b"]}
+    one = StageConfig.build(content, {"intermediate": "none", "task": "xnli", "seed": 1}, data_dir="/here")
+    other = StageConfig.build(content, {"intermediate": "x", "task": "y", "seed": 1}, data_dir="/elsewhere",
+                              run={"checkpoint_every_minutes": 1})
+    assert one.hash == other.hash, "the grid, the data folder and the run settings are not hashed"
+    assert one.hash != StageConfig.build({**content, "seed": 2}, {"intermediate": "none", "task": "xnli", "seed": 2}).hash
 
 
 def test_identical_stages_are_shared_across_plans(registry):
@@ -147,7 +153,7 @@ def test_seeds_do_not_share_stages(registry):
     plan = plan_of(registry, grid())
     by_seed = defaultdict(set)
     for stage in plan.stages.values():
-        by_seed[stage.labels["seed"]].add(stage.hash)
+        by_seed[stage.grid["seed"]].add(stage.hash)
     assert len(by_seed[1]) == len(by_seed[2]) == 17
     assert not by_seed[1] & by_seed[2]
 
@@ -164,7 +170,7 @@ def test_target_learning_rate_changes_target_and_descendants_only(registry):
 def test_intermediate_learning_rate_leaves_the_baseline_chain(registry):
     before = plan_of(registry, grid())
     after = plan_of(registry, grid(intermediate__learning_rate=3e-5))
-    baseline = {h for h, s in before.stages.items() if s.labels["intermediate"] == "none"}
+    baseline = {h for h, s in before.stages.items() if s.grid["intermediate"] == "none"}
     changed = hashes(before) - hashes(after)
     assert baseline <= hashes(after)
     assert changed == hashes(before) - baseline
@@ -177,7 +183,7 @@ def test_adding_a_language_adds_stages_only(registry):
     for kind in ("intermediate", "target"):
         assert hashes(before, kind) == hashes(after, kind)
     added = [after.stages[h] for h in hashes(after) - hashes(before)]
-    assert {s.labels["language"] for s in added} == {"nl"}
+    assert {s.grid["language"] for s in added} == {"nl"}
     assert len(added) == 2 * 2 * (1 + 2)  # intermediates x seeds x (K=0 + 2 shot sets)
 
 
@@ -195,7 +201,7 @@ def test_shot_sets_are_paired_across_intermediates_and_seeds(registry):
     seeds_of = defaultdict(set)
     for stage in plan.stages.values():
         if stage.type == "fewshot":
-            key = (stage.labels["language"], stage.config["shots"], stage.config["shot_set"])
+            key = (stage.grid["language"], stage.config["shots"], stage.config["shot_set"])
             seeds_of[key].add(stage.config["shot_seed"])
             assert stage.config["shot_seed"] == shot_seed("demo_sentiment", *key)
     assert len(seeds_of) == 2 * 2 * 2  # languages x K x sets
@@ -297,12 +303,12 @@ def test_xnli_plan_from_local_data(registry, shared_data):
     plan = plan_of(registry, xnli_grid(shared_data))
     counts = Counter(s.type for s in plan.stages.values())
     assert counts == {"target": 1, "evaluate": 3, "fewshot": 4}
-    evaluated = [s.labels["language"] for s in plan.stages.values() if s.type == "evaluate"]
+    evaluated = [s.grid["language"] for s in plan.stages.values() if s.type == "evaluate"]
     assert evaluated == ["en", "de", "sw"], "en is evaluated automatically, first"
     target = next(s for s in plan.stages.values() if s.type == "target")
     assert set(target.config["data"]) == {"train"}  # no local en validation file
     assert target.config["data"]["train"].startswith("sha256:")
-    assert target.config["data_dir"] == str(shared_data.resolve())
+    assert target.data_dir == str(shared_data.resolve())
     for stage in plan.stages.values():
         if stage.type == "fewshot":
             assert stage.config["shot_pool"]["fingerprint"].startswith("sha256:")
@@ -329,7 +335,7 @@ def test_data_fingerprint_follows_file_content(registry, shared_data, tmp_path):
     test_file.write_text("".join(lines), encoding="utf-8")
     edited = plan_of(registry, xnli_grid(copy))
     changed = [original.stages[h] for h in hashes(original) - hashes(edited)]
-    assert changed and all(s.labels["language"] == "de" and s.type in ("evaluate", "fewshot") for s in changed)
+    assert changed and all(s.grid["language"] == "de" and s.type in ("evaluate", "fewshot") for s in changed)
     assert len(changed) == 1 + 2  # de evaluated at K=0 and in both shot sets
     assert hashes(original, "target") == hashes(edited, "target")
 
@@ -338,4 +344,34 @@ def test_data_fingerprint_follows_file_content(registry, shared_data, tmp_path):
                     encoding="utf-8")
     grown = plan_of(registry, xnli_grid(copy))
     changed = [edited.stages[h] for h in hashes(edited) - hashes(grown)]
-    assert sorted((s.type, s.labels["language"]) for s in changed) == [("fewshot", "de")] * 2
+    assert sorted((s.type, s.grid["language"]) for s in changed) == [("fewshot", "de")] * 2
+
+
+def test_skipped_answers_are_hashed_and_reach_the_worker(registry):
+    """``[data] misaligned_answers = "skip"`` says what the data is: it is in every stage's hashed content
+    (absent by default, so no other hash changes), survives stage.json, and the worker's reader leaves the
+    misaligned questions out; a stage without it still refuses them."""
+    import json
+    from pathlib import Path
+
+    from xtui.errors import DataError
+    from xtui.stage import StageType
+    from xtui.worker.data import StageData, StageReader
+
+    data_dir = Path(__file__).parent / "bad_inputs" / "align-skipped-with-a-count" / "data"  # 1 of 3 misaligned
+    spec = spec_data(data_dir=str(data_dir), data={"misaligned_answers": "skip"}, fewshot={"shots": [0]},
+                     target={"task": "xquad", "languages": ["de"], "max_steps": 2})
+    stages = list(build_plan(parse_spec(spec), registry, SOURCE).stages.values())
+    assert stages and all(s.misaligned_answers == "skip" for s in stages)
+    target = next(s for s in stages if s.type is StageType.TARGET)
+    assert stage_hash({k: v for k, v in target.content().items() if k != "misaligned_answers"}) != target.hash
+    assert StageConfig.from_json(json.loads(json.dumps(target.to_json()))) == target  # its hash checked
+    default = build_plan(parse_spec(grid()), registry, SOURCE).stages.values()
+    assert not any("misaligned_answers" in s.to_json() for s in default)
+
+    reader = StageReader(StageData(device=None), target, evaluate=None)
+    task = reader.task(target.task)
+    assert len(reader.examples(task, "en", task.train_split)) == 2
+    strict = StageReader(StageData(device=None), replace(target, misaligned_answers=None), evaluate=None)
+    with pytest.raises(DataError, match="answer_start"):
+        strict.examples(task, "en", task.train_split)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
+from stage_files import old_stage_json
 from xtui.predictions import PREDICTIONS_FILE, read_predictions, rescore_stage, score_and_keep
 
 pytest.importorskip("torch")
@@ -171,7 +172,7 @@ def test_a_changed_scorer_version_is_told_apart_from_a_wrong_number(tmp_path, mo
     store = RunStore(tmp_path / "runs")
     folder = store.stage_dir("ab" * 32)
     folder.mkdir(parents=True)
-    (folder / "stage.json").write_text(json.dumps({"type": "evaluate", "task": "xnli", "language": "de", "labels": {}}))
+    (folder / "stage.json").write_text(json.dumps(old_stage_json("ab" * 32, "evaluate", {}, task="xnli", language="de")))
     kind = _kind("xnli")
     scores = score_and_keep(kind, [0, 1], [{"label": 0}, {"label": 0}], [{}, {}], keep=folder / PREDICTIONS_FILE)
     (folder / "result.json").write_text(json.dumps({"hash": "ab" * 32, "status": "done", "metrics": {**scores, "accuracy": 0.75}}))

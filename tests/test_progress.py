@@ -9,7 +9,7 @@ import re
 import pytest
 from rich.console import Console
 
-from xtui.plan import Stage
+from xtui.follow import StageState
 from xtui.progress import PlainDisplay, RichDisplay, done_summary, make_display
 
 
@@ -21,9 +21,9 @@ class _Plan:
         self.stages = {s.hash: s for s in stages}
 
 
-def _stage(number: int, type_: str, **labels) -> Stage:
+def _stage(number: int, type_: str, **grid) -> StageState:
     digest = f"{number:02d}" * 32
-    return Stage(digest, type_, None, {}, {"intermediate": "anli", "task": "xnli", "seed": 1, **labels})
+    return StageState(digest, type_, None, {"intermediate": "anli", "task": "xnli", "seed": 1, **grid})
 
 
 TRAINING = _stage(1, "target")

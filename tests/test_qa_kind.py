@@ -242,7 +242,7 @@ def test_mlqa_target_zero_and_few_shot(xtui, write_spec, shared_data, home):
     fewshot = next(r for r in results.values() if r["type"] == "fewshot")
     shots = [json.loads(line) for line in (home / "stages" / fewshot["hash"][:16] / "shots.jsonl").read_text().splitlines()]
     assert len(shots) == 4 and all(s["answers"]["text"] for s in shots) and fewshot["shot_split"] == "validation"
-    assert "mlqa · f1 (%)" in run.stdout
+    assert "mlqa · EM / F1 (%) · K=4" in run.stdout  # the XTREME way: exact match and F1, per target language
 
 
 XQUAD_SPEC = """

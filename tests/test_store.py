@@ -8,6 +8,7 @@ import multiprocessing
 
 import pytest
 
+from stage_files import old_stage_json
 from xtui.errors import StoreError
 from xtui.files import atomic_write_json
 from xtui.store import RunStore, index_record, xtui_home
@@ -120,8 +121,7 @@ def test_stage_dir_uses_sixteen_characters(store):
 def write_stage(store, digest: str, type_: str, status: str = "done", result_hash=None, **result) -> None:
     folder = store.stage_dir(digest)
     labels = {"intermediate": "none", "task": "demo_sentiment", "language": "de", "seed": 1, "shots": 0, "shot_set": None}
-    atomic_write_json(folder / "stage.json", {"hash": digest, "type": type_, "task": "demo_sentiment",
-                                              "language": "de", "labels": labels})
+    atomic_write_json(folder / "stage.json", old_stage_json(digest, type_, labels, task="demo_sentiment", language="de"))
     if status:
         atomic_write_json(folder / "result.json", {"hash": result_hash or digest, "type": type_, "status": status,
                                                    "task": "demo_sentiment", "language": "de", "labels": labels,

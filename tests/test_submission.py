@@ -20,6 +20,7 @@ from xtui.errors import XtuiError
 from xtui.plugins import load_plugins
 from xtui.predictions import PREDICTIONS_FILE, score_and_keep
 from xtui.scorers import get_scorer
+from xtui.stage import StageConfig
 from xtui.store import RunStore
 from xtui.submission import export_submission
 
@@ -68,13 +69,18 @@ def experiment(tmp_path):
     store = RunStore(tmp_path / "runs")
     store.ensure()
     digests, metrics = [], {}
-    for number, (task, (kind, predictions, examples, features)) in enumerate(_cases().items()):
-        digest = f"{number:02d}" + "f" * 62
+    registry = load_plugins()
+    for task, (kind, predictions, examples, features) in _cases().items():
+        info = registry.kinds[registry.tasks[task].kind]
+        stage = StageConfig.build(
+            {"type": "evaluate", "parent": None, "model": {"name": "tiny"}, "seed": 1, "task": task,
+             "kind": {"name": info.name, "target": info.target, "version": info.version},
+             "class_names": list(kind.labels), "language": "de"},
+            {"intermediate": "none", "task": task, "language": "de", "seed": 1, "shots": 0, "shot_set": None})
+        digest = stage.hash
         folder = store.stage_dir(digest)
         folder.mkdir(parents=True)
-        stage = {"hash": digest, "type": "evaluate", "task": task, "language": "de", "labels_names": list(kind.labels),
-                 "labels": {"intermediate": "none", "task": task, "language": "de", "seed": 1, "shots": 0, "shot_set": None}}
-        (folder / "stage.json").write_text(json.dumps(stage))
+        (folder / "stage.json").write_text(json.dumps(stage.to_json()))
         scores = score_and_keep(kind, predictions, examples, features, keep=folder / PREDICTIONS_FILE,
                                 meta={"stage": digest, "task": task, "split": "test"})
         (folder / "result.json").write_text(json.dumps({"hash": digest, "type": "evaluate", "status": "done", "metrics": scores}))

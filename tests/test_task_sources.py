@@ -11,7 +11,7 @@ import pytest
 import xtui.data as data_module
 from xtui.data import load_examples
 from xtui.errors import DataError
-from xtui.plugins import BUILTIN_KINDS
+from xtui.plugins import load_plugins
 from xtui.tasks import HubRef, Task, validate_task
 
 A = HubRef("org/a", "cfg", "train", "1" * 40)
@@ -135,7 +135,7 @@ def test_labels_from_a_file_of_the_data(tmp_path):
 
 
 def test_validate_new_fields():
-    kinds = sorted(BUILTIN_KINDS)
+    kinds = sorted(load_plugins().kinds)
     assert validate_task(make(split_parts={"test": ("validation", "test")}, overlaps={"x": "why"}), kinds) == []
     assert validate_task(make(split_parts={"test": ("dev",)}), kinds)
     assert validate_task(make(split_parts={"validation": ("train",)}), kinds)  # the few-shot pool

@@ -140,24 +140,24 @@ def write_set(folder: Path, examples: list, label_names) -> Path:
 def export_sets(store, record: dict, root: Path) -> list:
     """Every few-shot stage's saved examples (shots.jsonl) of an experiment, in the buckets' layout
     (one set per shot set index; the same sets serve every intermediate task and seed)."""
-    from .files import read_json
+    from .stage import StageType, find_stage
 
     written, seen = [], set()
     for digest in record.get("stages", []):
         folder = store.stage_dir(digest)
-        stage = read_json(folder / "stage.json") or {}
+        stage = find_stage(folder)
         shots_file = folder / "shots.jsonl"
-        if stage.get("type") != "fewshot" or not shots_file.is_file():
+        if stage is None or stage.type is not StageType.FEWSHOT or not shots_file.is_file():
             continue
-        key = (stage["task"], stage["shots"], stage["language"], stage["shot_set"])
+        key = (stage.task, stage.shots, stage.language, stage.shot_set)
         if key in seen:
             continue
         seen.add(key)
         examples = [json.loads(line) for line in shots_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        names = stage.get("labels_names") or []
+        names = list(stage.class_names)
         tagging = bool(examples) and "tokens" in examples[0]
-        language = stage["language"] if tagging else LANGUAGE_NAMES.get(stage["language"], stage["language"])
-        target = Path(root) / stage["task"] / f"{stage['shots']}-shots" / language / f"{stage['shot_set']}-th"
+        language = stage.language if tagging else LANGUAGE_NAMES.get(stage.language, stage.language)
+        target = Path(root) / stage.task / f"{stage.shots}-shots" / language / f"{stage.shot_set}-th"
         written.append(write_set(target, examples, names))
     return written
 

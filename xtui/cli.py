@@ -189,15 +189,15 @@ def attach(
             with display:
                 for state in follower.stages.values():
                     if state.status == "running":
-                        display.on_status(state.stage(), "running", "")
+                        display.on_status(state, "running", "")
                         if state.total:
-                            display.on_event(state.stage(), {"event": "step", "step": state.step, "total": state.total,
+                            display.on_event(state, {"event": "step", "step": state.step, "total": state.total,
                                                              "loss": state.loss if state.loss is not None else float("nan"),
                                                              "examples_per_second": state.speed or 0.0})
                 while follower.live:
                     time.sleep(interval)
                     for state, events, previous in follower.poll():
-                        stage = state.stage()
+                        stage = state
                         if previous is not None and state.status == "running":
                             display.on_status(stage, "running", "")
                         for event in events:
@@ -208,7 +208,7 @@ def attach(
             err.print(f"detached from {experiment_id}; it keeps running (`xtui attach {experiment_id}` to follow it again)",
                       highlight=False)
             raise typer.Exit(0)
-    runs_show(experiment_id)
+    runs_show(experiment_id, holm=False, as_json=False)
     status = follower.status
     if status != "done":
         err.print(f"experiment {experiment_id} {status}", highlight=False)
@@ -220,7 +220,8 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps({
             "name": plan.spec.name, "stages": [
-                {"hash": s.hash, "short": s.short, "type": s.type, "parent": s.parent, "done": done[s.hash], **s.labels}
+                {"hash": s.hash, "short": s.short, "type": s.type.value, "parent": s.parent, "done": done[s.hash],
+                 **s.grid.to_json()}
                 for s in stages],
             "requested": plan.requested, "unique": len(stages), "naive": plan.naive_size(), "done": sum(done.values()),
             "notes": plan.notes,
@@ -235,10 +236,10 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
     for column in ("stage", "type", "intermediate", "task", "language", "K", "set", "seed", "parent", "status"):
         table.add_column(column)
     for s in stages:
-        label = s.labels
-        table.add_row(s.short, s.type, label.get("intermediate", ""), label.get("task", ""), label.get("language", ""),
-                      str(label.get("shots", "")), str(label.get("shot_set", "") if label.get("shot_set") is not None else ""),
-                      str(label.get("seed", "")), s.parent[:12] if s.parent else "-",
+        label = s.grid.to_json()
+        cells = ["" if label.get(k) is None else str(label[k]) for k in ("intermediate", "task", "language", "shots",
+                                                                          "shot_set", "seed")]
+        table.add_row(s.short, s.type.value, *cells, s.parent[:12] if s.parent else "-",
                       "[green]done[/green]" if done[s.hash] else "to run")
     console.print(table)
     _print_plan_footer(plan, done)
@@ -254,8 +255,8 @@ def _print_plan_counts(plan, done: dict) -> None:
     from rich.table import Table
 
     types = ("intermediate", "target", "evaluate", "fewshot")
-    counts = Counter((s.labels.get("task") if s.type != "intermediate" else "(intermediate)", s.type) for s in plan.order())
-    todo = Counter((s.labels.get("task") if s.type != "intermediate" else "(intermediate)", s.type)
+    counts = Counter((s.grid.task if s.type != "intermediate" else "(intermediate)", s.type) for s in plan.order())
+    todo = Counter((s.grid.task if s.type != "intermediate" else "(intermediate)", s.type)
                    for s in plan.order() if not done[s.hash])
     table = Table(title=f"plan of {plan.spec.name}: stages per task (to run / all); --json lists every stage",
                   title_justify="left")
@@ -389,7 +390,7 @@ def _scorer_line(task) -> Optional[str]:
 def _targets_info(spec, plan, registry) -> dict:
     """What the results tables need of each target, recorded with the experiment so that views never
     ask the plugins: its headline metric, the metrics its table shows, its target languages."""
-    planned = [s.labels for s in plan.order() if s.type in ("evaluate", "fewshot")]
+    planned = [s.grid.to_json() for s in plan.order() if s.type.evaluates]
     info = {}
     for setting in spec.target.settings():
         task = registry.tasks[setting.task]

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .files import EventTail, atomic_write_json, atomic_write_text, read_json
-from .plan import Plan, Stage
+from .plan import Plan
+from .stage import StageType
 from .store import RunStore
 
-GROUPED_TYPES = ("evaluate", "fewshot")
 MAX_GROUP = 64
 
 
@@ -125,7 +125,7 @@ class LocalExecutor:
     def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2,
                  stage_extra: Optional[dict] = None, env: Optional[dict] = None):
         self.stage_extra = dict(stage_extra or {})
-        """Written into every stage.json this run launches (not hashed): how this run tracks it."""
+        """Per-run fields (``xtui.stage.PER_RUN``) written into every stage.json this run launches."""
         self.env = dict(env or {})
         self.store = store
         self.plan = plan
@@ -154,10 +154,11 @@ class LocalExecutor:
                 # A worker of a supervisor that died (or of another one) still runs it: follow it.
                 adopt.setdefault(int(running["pgid"]), []).append(stage)
                 continue
-            data = {**stage.stage_json(), **self.stage_extra}
+            # this run's folders go with the stage (the worker infers nothing from the store's layout)
+            run = {"cache_dir": str(self.store.home / "cache" / "features"), **self.stage_extra}
             if stage.parent:
-                data["parent_dir"] = str(self.store.stage_dir(stage.parent))
-            atomic_write_json(folder / "stage.json", data)
+                run["parent_dir"] = str(self.store.stage_dir(stage.parent))
+            atomic_write_json(folder / "stage.json", stage.with_run(**run).to_json())
         for pgid, stages in adopt.items():
             running = Running(stages, Adopted(pgid), None)
             for stage in stages:
@@ -185,11 +186,11 @@ class LocalExecutor:
         if not ready:
             return []
         first = ready[0]
-        if first.type not in GROUPED_TYPES:
+        if not first.type.grouped:
             return [first]
-        group = [s for s in ready if s.type in GROUPED_TYPES and s.parent == first.parent]
+        group = [s for s in ready if s.type.grouped and s.parent == first.parent]
         # Zero-shot evaluations first: they are cheap and fill the K=0 table early.
-        group.sort(key=lambda s: (s.type != "evaluate", s.labels.get("language", ""), s.labels.get("shots", 0)))
+        group.sort(key=lambda s: (s.type is not StageType.EVALUATE, s.grid.language or "", s.grid.shots or 0))
         return group[:MAX_GROUP]
 
     def _lock(self, group: list) -> tuple:

@@ -49,7 +49,7 @@ class StageState:
     hash: str
     type: str = "?"
     parent: Optional[str] = None
-    labels: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)
     status: str = "pending"
     detail: str = ""
     step: int = 0
@@ -75,9 +75,9 @@ class StageState:
         return self.hash[:12]
 
     def describe(self) -> str:
-        from .plan import describe_stage
+        from .stage import describe_stage
 
-        return describe_stage(self.type, self.labels)
+        return describe_stage(self.type, self.grid) if self.type != "?" else self.short
 
     def elapsed(self, now: Optional[float] = None) -> Optional[float]:
         if self.started is None:
@@ -92,15 +92,9 @@ class StageState:
         spent = (now or time.time()) - self.started
         return max(0.0, spent / self.step * (self.total - self.step))
 
-    def stage(self):
-        """A :class:`xtui.plan.Stage` for the headless progress displays."""
-        from .plan import Stage
-
-        return Stage(self.hash, self.type, self.parent, {}, self.labels)
-
     def snapshot(self) -> "StageState":
         """A copy another thread may read while this one goes on changing."""
-        return replace(self, labels=dict(self.labels), losses=list(self.losses), evals=list(self.evals),
+        return replace(self, grid=dict(self.grid), losses=list(self.losses), evals=list(self.evals),
                        metrics=dict(self.metrics), log=deque(self.log, maxlen=LOG_LINES))
 
 
@@ -208,11 +202,11 @@ class ExperimentFollower:
             self.stages[digest] = state
             self._tails[digest] = _Tail(self.store.stage_dir(digest) / "events.jsonl")
         if state.type == "?":
-            info = read_json(self.store.stage_dir(digest) / "stage.json")
-            if info:
-                state.type = info.get("type", "?")
-                state.parent = info.get("parent")
-                state.labels = info.get("labels") or {}
+            from .stage import find_stage
+
+            stage = find_stage(self.store.stage_dir(digest))
+            if stage is not None:
+                state.type, state.parent, state.grid = stage.type.value, stage.parent, stage.grid.to_json()
         return state
 
     def poll(self) -> list:
@@ -240,7 +234,7 @@ class ExperimentFollower:
 
     @staticmethod
     def _reset(state: StageState) -> None:
-        fresh = StageState(state.hash, state.type, state.parent, state.labels, version=state.version)
+        fresh = StageState(state.hash, state.type, state.parent, state.grid, version=state.version)
         for name in ("status", "detail", "step", "total", "loss", "lr", "speed", "started", "updated", "finished",
                      "seconds", "losses", "evals", "metrics", "log"):
             setattr(state, name, getattr(fresh, name))

@@ -11,7 +11,6 @@ a vendor's datasheet figure.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time

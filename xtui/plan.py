@@ -8,49 +8,24 @@ grid and across experiments, and a stage whose hash has a result is never rerun.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .errors import SpecError
+from .kinds import MIXTURE
 from .models import ModelRef, resolve_model
 from .plugins import Registry
 from .spec import NONE, Spec, intermediate_key
+from .stage import StageConfig, StageType
 from .tasks import Task, data_dir_from_env
-
-STAGE_FORMAT = "1"
-STAGE_TYPES = ("intermediate", "target", "evaluate", "fewshot")
-HASH_EXCLUDED = ("hash", "labels", "data_dir", "run", "parent_dir", "shot_file")
-MIXTURE_KIND = {"name": "mixture", "target": "xtui.kinds.mixture:MixtureKind", "version": "1"}
-
-
-@dataclass
-class Stage:
-    hash: str
-    type: str
-    parent: Optional[str]
-    config: dict
-    labels: dict
-
-    @property
-    def short(self) -> str:
-        return self.hash[:12]
-
-    def describe(self) -> str:
-        return describe_stage(self.type, self.labels)
-
-    def stage_json(self) -> dict:
-        return {"hash": self.hash, **self.config, "labels": self.labels}
-
 
 @dataclass
 class Plan:
     spec: Spec
     stages: dict = field(default_factory=dict)
-    """hash -> Stage, in topological order (parents first)."""
+    """hash -> xtui.stage.StageConfig, in topological order (parents first)."""
     requested: int = 0
     """How many stages the grid names before identical ones are shared."""
     notes: list = field(default_factory=list)
@@ -62,7 +37,7 @@ class Plan:
         depth: dict = {}
         for digest, stage in self.stages.items():  # parents come first
             depth[digest] = 1 + (depth[stage.parent] if stage.parent else 0)
-        return sum(depth[d] for d, s in self.stages.items() if s.type in ("evaluate", "fewshot"))
+        return sum(depth[d] for d, s in self.stages.items() if s.type.evaluates)
 
     def children(self, parent: str) -> list:
         return [s for s in self.stages.values() if s.parent == parent]
@@ -71,32 +46,12 @@ class Plan:
         return list(self.stages.values())
 
 
-def describe_stage(type_: str, labels: dict) -> str:
-    """``fewshot anli xnli de K=9 set 2 seed 1``: what a stage is, in one line."""
-    parts = [type_, labels.get("intermediate", "")]
-    if labels.get("task") != labels.get("intermediate"):
-        parts.append(labels.get("task", ""))
-    if type_ in ("evaluate", "fewshot"):
-        parts.append(labels.get("language", ""))
-    if type_ == "fewshot":
-        parts.append(f"K={labels.get('shots')} set {labels.get('shot_set')}")
-    if labels.get("seed") is not None:
-        parts.append(f"seed {labels['seed']}")
-    return " ".join(str(p) for p in parts if p not in ("", None))
-
-
-def _scorer(task: Task) -> Optional[dict]:
+def _scorer(task: Task, registry: Registry) -> Optional[dict]:
     """The task's scorer as the stage records (and hashes) it: its name and version."""
     from .scorers import get_scorer, scorer_name
 
-    name = scorer_name(task)
+    name = scorer_name(task, registry.kinds)
     return get_scorer(name).to_json() if name else None
-
-
-def stage_hash(config: dict) -> str:
-    content = {k: v for k, v in config.items() if k not in HASH_EXCLUDED}
-    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 def shot_seed(task: str, language: str, shots: int, shot_set: int) -> int:
@@ -313,45 +268,44 @@ class _Builder:
         for (task, reason), languages in self.language_notes.items():
             self.note(f"{task} {', '.join(languages)}: {reason}")
 
-    def _kind(self, task: Task) -> dict:
-        info = self.registry.kinds[task.kind]
+    def _kind(self, name: str) -> dict:
+        info = self.registry.kinds[name]
         return {"name": info.name, "target": info.target, "version": info.version}
 
-    def _add(self, type_: str, parent: Optional[str], config: dict, labels: dict) -> Stage:
-        config = {"format": STAGE_FORMAT, "type": type_, "parent": parent, **config}
-        digest = stage_hash(config)
+    def _add(self, type_: StageType, parent: Optional[str], config: dict, grid: dict) -> StageConfig:
+        """A stage of the plan (an identical one already there is shared). ``config`` holds the hashed
+        content plus ``run`` and ``data_dir``, which only say how it runs."""
+        stage = StageConfig.build({"type": type_, "parent": parent, **config}, grid)
         self.plan.requested += 1
-        if digest not in self.plan.stages:
-            self.plan.stages[digest] = Stage(digest, type_, parent, config, labels)
-        return self.plan.stages[digest]
+        return self.plan.stages.setdefault(stage.hash, stage)
 
     def _task_config(self, task: Task, pooling: Optional[str] = None) -> dict:
-        """The task's part of a stage config; ``pooling`` (the head's) only where the kind pools and the spec
-        chose one, so every other stage keeps the hash it had before pooling was a choice."""
-        config = {"task": task.name, "kind": self._kind(task), "scorer": _scorer(task),
-                  "labels_names": list(task.with_data(self.data_dir).labels)}
+        """The task's part of a stage config; ``pooling`` (the head's) only where the kind pools and the
+        spec chose one."""
+        config = {"task": task.name, "kind": self._kind(task.kind), "scorer": _scorer(task, self.registry),
+                  "class_names": list(task.with_data(self.data_dir).labels)}
         if pooling is not None and pooling in self.registry.kinds[task.kind].poolings:
             config["pooling"] = pooling
         return config
 
-    def retrieval(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str], languages: list,
+    def untrained(self, entry: str, target: Task, seed: int, base: dict, parent: Optional[str], languages: list,
                   setting, several: bool) -> None:
-        """Retrieval targets have no training: each language evaluates the intermediate stage's
-        encoder (or the pretrained one, for ``none``) directly. Among several targets, the
-        spec's K > 0 simply do not apply to them; alone, asking for K > 0 is a mistake."""
+        """Targets of a kind that does not train (sentence retrieval): each language evaluates the
+        intermediate stage's encoder (or the pretrained one, for ``none``) directly. Among several
+        targets, the spec's K > 0 simply do not apply to them; alone, asking for K > 0 is a mistake."""
         spec = self.plan.spec
         if any(k > 0 for k in spec.fewshot.shots):
             if not several:
-                raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a retrieval task without "
+                raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a {target.kind} task without "
                                 "training, so only K=0 applies; use shots = [0]")
-            self.note(f"{target.name} is a retrieval task without training: only K=0 applies to it")
+            self.note(f"{target.name} is a {target.kind} task without training: only K=0 applies to it")
         for language in languages:
             if self._shared_languages(setting, several) and not target.has_split(language, target.test_split, self.data_dir):
                 self.note_language(target.name, f"no {target.test_split} split, so {self._which(setting)} leaves them out",
                                    language)
                 continue
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
-            self._add("evaluate", parent,
+            self._add(StageType.EVALUATE, parent,
                       {**base, **self._task_config(target), "language": language,
                        "evaluation": {"split": target.test_split, "fingerprint": test},
                        "eval_batch_size": spec.fewshot.eval_batch_size, "max_length": setting.training["max_length"]},
@@ -376,7 +330,7 @@ class _Builder:
             data["validation"] = validation
         return data
 
-    def _mixture(self, entry: list, base: dict, seed: int) -> Stage:
+    def _mixture(self, entry: list, base: dict, seed: int) -> StageConfig:
         """A multi-task intermediate stage: one shared encoder, a head per task, batches drawn
         from the tasks by the spec's sampling policy. Members are listed in the spec's order."""
         spec = self.plan.spec
@@ -387,8 +341,8 @@ class _Builder:
             members.append({**self._task_config(task, spec.intermediate.pooling), "language": task.train_language,
                             "data": self._intermediate_data(task)})
         return self._add(
-            "intermediate", None,
-            {**base, "task": key, "kind": MIXTURE_KIND, "labels_names": [], "language": "en",
+            StageType.INTERMEDIATE, None,
+            {**base, "task": key, "kind": self._kind(MIXTURE), "class_names": [], "language": "en",
              "mixture": {"tasks": members, **spec.intermediate.mixture_config()},
              "training": spec.intermediate.training_config(), "save_checkpoint": True},
             {"intermediate": key, "task": key, "seed": seed},
@@ -409,22 +363,22 @@ class _Builder:
         elif entry != NONE:
             task = self.registry.tasks[entry]
             stage = self._add(
-                "intermediate", None,
+                StageType.INTERMEDIATE, None,
                 {**base, **self._task_config(task, spec.intermediate.pooling), "language": task.train_language,
                  "data": self._intermediate_data(task),
                  "training": spec.intermediate.training_config(), "save_checkpoint": True},
                 {"intermediate": entry, "task": entry, "seed": seed},
             )
             parent = stage.hash
-        if target.kind == "retrieval":
-            self.retrieval(entry, target, seed, base, parent, languages, setting, several)
+        if not self.registry.kinds[target.kind].trains:
+            self.untrained(entry, target, seed, base, parent, languages, setting, several)
             return
         data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", setting.field)}
         validation = self._validation(target, setting.field)
         if validation is not None:
             data["validation"] = validation
         target_stage = self._add(
-            "target", parent,
+            StageType.TARGET, parent,
             {**base, **self._task_config(target, setting.pooling), "language": target.train_language, "data": data,
              "training": training, "save_checkpoint": True},
             {"intermediate": entry, "task": target.name, "seed": seed},
@@ -441,11 +395,11 @@ class _Builder:
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             evaluation = {"split": target.test_split, "fingerprint": test}
             common = {**base, **self._task_config(target, setting.pooling), "language": language, "evaluation": evaluation}
-            labels = {"intermediate": entry, "task": target.name, "language": language, "seed": seed}
+            grid = {"intermediate": entry, "task": target.name, "language": language, "seed": seed}
             if 0 in fewshot.shots or language == target.train_language:
-                self._add("evaluate", target_stage.hash, {**common, "eval_batch_size": fewshot.eval_batch_size,
+                self._add(StageType.EVALUATE, target_stage.hash, {**common, "eval_batch_size": fewshot.eval_batch_size,
                           "max_length": training["max_length"]},
-                          {**labels, "shots": 0, "shot_set": None})
+                          {**grid, "shots": 0, "shot_set": None})
             if language == target.train_language:
                 continue
             wanted = [k for k in fewshot.shots if k > 0]
@@ -459,7 +413,7 @@ class _Builder:
                     self._check_pool(target, language, shots)
                 for shot_set in range(fewshot.shot_sets):
                     self._add(
-                        "fewshot", target_stage.hash,
+                        StageType.FEWSHOT, target_stage.hash,
                         {**common, "shots": shots, "shot_set": shot_set,
                          "shot_seed": shot_seed(target.name, language, shots, shot_set),
                          "shot_pool": {"split": target.shot_split, "fingerprint": pool},
@@ -467,5 +421,5 @@ class _Builder:
                          "stratified": fewshot.stratified,
                          "training": fewshot.training_config(training["max_length"]),
                          "save_checkpoint": fewshot.save_checkpoints},
-                        {**labels, "shots": shots, "shot_set": shot_set},
+                        {**grid, "shots": shots, "shot_set": shot_set},
                     )

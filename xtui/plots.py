@@ -159,8 +159,8 @@ def loss(plt, curves: dict, folder: Path, experiment_id: str) -> list:
 
 def loss_curves(store, record: dict, stages: Optional[Iterable[str]] = None) -> dict:
     """label -> [(step, loss)] of the experiment's training stages (or of the hash prefixes given)."""
-    from .files import EventTail, read_json
-    from .plan import describe_stage
+    from .files import EventTail
+    from .stage import find_stage
 
     chosen = list(stages or [])
     curves = {}
@@ -168,13 +168,13 @@ def loss_curves(store, record: dict, stages: Optional[Iterable[str]] = None) -> 
         if chosen and not any(digest.startswith(prefix) for prefix in chosen):
             continue
         folder = store.stage_dir(digest)
-        stage = read_json(folder / "stage.json") or {}
-        if not chosen and stage.get("type") not in ("intermediate", "target"):
+        stage = find_stage(folder)
+        if stage is None or (not chosen and stage.type.evaluates):
             continue
         points = [(e["step"], e["loss"]) for e in EventTail(folder / "events.jsonl").read()
                   if e.get("event") == "step" and isinstance(e.get("loss"), (int, float))]
         if points:
-            curves[f"{digest[:8]} {describe_stage(stage.get('type', '?'), stage.get('labels', {}))}"] = points
+            curves[f"{digest[:8]} {stage.describe()}"] = points
     return curves
 
 

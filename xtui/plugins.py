@@ -25,18 +25,6 @@ from .tasks import Task, validate_task
 
 ENTRY_POINT_GROUP = "xtui"
 
-BUILTIN_KINDS = {
-    "classification": ("xtui.kinds.classification:ClassificationKind", "1"),
-    "tagging": ("xtui.kinds.tagging:TaggingKind", "1"),
-    "retrieval": ("xtui.kinds.retrieval:RetrievalKind", "1"),
-    "qa": ("xtui.kinds.qa:QAKind", "1"),
-    "multiple_choice": ("xtui.kinds.multiple_choice:MultipleChoiceKind", "1"),
-    "answer_retrieval": ("xtui.kinds.answer_retrieval:AnswerRetrievalKind", "2"),  # 2: candidate = sentence + context
-}
-POOLED_KINDS = {"classification": ("cls", "mean"), "multiple_choice": ("cls", "mean")}
-"""Kinds whose head pools a sequence, with the poolings a spec may choose (``pooling``)."""
-
-
 @dataclass
 class PluginInfo:
     name: str
@@ -49,12 +37,18 @@ class PluginInfo:
 
 @dataclass
 class KindInfo:
+    """A registered kind: where its class is, and what the planner knows of it without importing it."""
+
     name: str
     target: str
     version: str
     plugin: str
     poolings: tuple = ()
     """The ``pooling`` choices of its head (empty: it does not pool a sequence)."""
+    trains: bool = True
+    """False: its stages never train; the parent's encoder is evaluated directly (sentence retrieval)."""
+    default_scorer: Optional[str] = None
+    """The scorer of a task of this kind that names none (``xtui.scorers``)."""
 
 
 @dataclass
@@ -105,8 +99,10 @@ def load_plugins(strict: Optional[bool] = None, refresh: bool = False) -> Regist
     if strict is None:
         strict = os.environ.get("XTUI_STRICT_PLUGINS", "") not in ("", "0")
     registry = Registry()
-    for name, (target, version) in BUILTIN_KINDS.items():
-        registry.kinds[name] = KindInfo(name, target, version, "xtui", POOLED_KINDS.get(name, ()))
+    from . import __version__, kinds
+
+    # the built-in kinds through the same hook as any plugin's (never a failure a user could cause)
+    _register_module(registry, PluginInfo("kinds", "xtui.kinds", "xtui", __version__), kinds)
     with _user_interrupts() as interrupted:
         _load_entry_points(registry, strict, interrupted)
     _REGISTRY = registry
@@ -176,14 +172,20 @@ def _register_module(registry: Registry, info: PluginInfo, module) -> None:
     tasks: list = []
     models: dict = {}
 
-    def register_kind(name, target, version="1", poolings=()):
+    def register_kind(name, target, version="1", poolings=(), trains=True, default_scorer=None):
         if not isinstance(name, str) or ":" not in str(target):
             problems.append(f"invalid kind registration {name!r} -> {target!r} (want 'module:Class')")
             return
         if not all(p in ("cls", "mean") for p in poolings):
             problems.append(f"kind {name!r}: poolings must be among 'cls', 'mean' (got {tuple(poolings)!r})")
             return
-        kinds[name] = KindInfo(name, target, str(version), info.name, tuple(poolings))
+        if default_scorer is not None:
+            from .scorers import SCORERS
+
+            if default_scorer not in SCORERS:
+                problems.append(f"kind {name!r}: unknown default scorer {default_scorer!r} (known: {', '.join(sorted(SCORERS))})")
+                return
+        kinds[name] = KindInfo(name, target, str(version), info.name, tuple(poolings), bool(trains), default_scorer)
 
     def register_task(task):
         tasks.append(task)

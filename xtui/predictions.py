@@ -166,16 +166,16 @@ def rescore_experiment(store, experiment: dict) -> list:
     """One row per evaluating stage of the experiment: its labels, ``status`` (``same``,
     ``different``, ``scorer changed`` (its version is not the one that scored the stage),
     ``no predictions``, ``not finished``) and the stored and rescored metrics."""
-    from .files import read_json
+    from .stage import find_stage
 
     rows = []
     for digest in experiment.get("stages", []):
         folder = store.stage_dir(digest)
-        stage = read_json(folder / "stage.json") or {}
-        if stage.get("type") not in ("evaluate", "fewshot"):
+        stage = find_stage(folder)
+        if stage is None or not stage.type.evaluates:
             continue
-        labels = stage.get("labels", {})
-        row = {"hash": digest, "type": stage["type"], "task": stage.get("task"), "language": stage.get("language"),
+        labels = stage.grid.to_json()
+        row = {"hash": digest, "type": stage.type.value, "task": stage.task, "language": stage.language,
                "intermediate": labels.get("intermediate"), "shots": labels.get("shots"),
                "shot_set": labels.get("shot_set"), "seed": labels.get("seed")}
         if store.stage_result(digest) is None:

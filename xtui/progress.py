@@ -1,6 +1,7 @@
 """Headless progress for ``xtui run`` and ``xtui attach``: Rich on a terminal, plain lines otherwise.
 
-A stage's live line goes through every state a stage can be in: ``starting`` (its worker is
+A stage is anything with ``hash``, ``short`` and ``describe()`` (a plan's ``StageConfig`` or a
+follower's ``StageState``). Its live line goes through every state a stage can be in: ``starting`` (its worker is
 launched, loading the model), ``running`` before the total is known (``loading`` data,
 ``evaluating`` for stages without training), training with a known total, and gone once it
 is done, failed or stopped (a line says which). Reused, adopted, blocked and elsewhere stages
@@ -14,8 +15,6 @@ import time
 from typing import Optional
 
 from rich.console import Console
-
-from .plan import Stage
 
 
 def speed_text(event: dict, digits: int = 1) -> str:
@@ -71,13 +70,13 @@ class PlainDisplay:
     def line(self, text: str) -> None:
         self.console.print(text, highlight=False, soft_wrap=True, markup=False)
 
-    def on_status(self, stage: Stage, status: str, detail: str) -> None:
+    def on_status(self, stage, status: str, detail: str) -> None:
         if status in ("queued", "done", "reused"):
             return  # "done" is told by the stage's done event with its score; "reused" by the run's header line
         suffix = f": {detail}" if detail else ""
         self.line(f"{time.strftime('%H:%M:%S')} {status:<8} {stage.short} {stage.describe()}{suffix}")
 
-    def on_event(self, stage: Stage, event: dict) -> None:
+    def on_event(self, stage, event: dict) -> None:
         kind = event.get("event")
         if kind == "step":
             now = time.time()
@@ -133,17 +132,17 @@ class RichDisplay(PlainDisplay):
         self.progress.update(self.overall, completed=finished, name=f"stages: {text or 'starting'}",
                              state=f"{finished}/{self.total}" if self.total else "")
 
-    def _task(self, stage: Stage, state: str = "running"):
+    def _task(self, stage, state: str = "running"):
         if stage.hash not in self.tasks:
             self.tasks[stage.hash] = self.progress.add_task(
                 "", total=None, name=f"{stage.short} {stage.describe()}", state=STATE_TEXT.get(state, state), loss="",
                 speed="")
         return self.tasks[stage.hash]
 
-    def _set(self, stage: Stage, **fields) -> None:
+    def _set(self, stage, **fields) -> None:
         self.progress.update(self._task(stage), **fields)
 
-    def on_status(self, stage: Stage, status: str, detail: str) -> None:
+    def on_status(self, stage, status: str, detail: str) -> None:
         self.statuses[stage.hash] = status
         self._count()
         if status == "queued":
@@ -157,7 +156,7 @@ class RichDisplay(PlainDisplay):
             self.line(f"{status:<8} {stage.short} {stage.describe()}" + (f": {detail}" if detail else ""),
                       style=LINE_COLOURS[status])
 
-    def on_event(self, stage: Stage, event: dict) -> None:
+    def on_event(self, stage, event: dict) -> None:
         kind = event.get("event")
         if kind == "start":
             self._set(stage, state="evaluating" if event.get("type") == "evaluate" else "loading")

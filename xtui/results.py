@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Optional
 
 from .spec import NONE
+from .stage import result_grid
 
 ROW_FIELDS = ("experiment", "stage", "stage_type", "intermediate", "task", "language", "shots", "shot_set",
               "seed", "split", "metric", "value")
@@ -18,16 +19,15 @@ ROW_FIELDS = ("experiment", "stage", "stage_type", "intermediate", "task", "lang
 
 def stage_summary(store, digest: str) -> dict:
     """What the index keeps of a stage: identity, status and its headline, never curves."""
-    from .files import read_json
+    from .stage import find_stage
 
     folder = store.stage_dir(digest)
-    stage = read_json(folder / "stage.json")
-    stage = stage if isinstance(stage, dict) else {}  # a damaged stage.json: damaged_files names it
+    stage = find_stage(folder)
     result = store.stage_result(digest)
-    labels = stage.get("labels") if isinstance(stage.get("labels"), dict) else {}
-    summary = {"hash": digest, "type": stage.get("type"), "task": stage.get("task"), "language": stage.get("language"),
-               "intermediate": labels.get("intermediate"), "shots": labels.get("shots"), "shot_set": labels.get("shot_set"),
-               "seed": labels.get("seed")}
+    grid = stage.grid.to_json() if stage else {}
+    summary = {"hash": digest, "type": stage.type.value if stage else None, "task": stage.task if stage else None,
+               "language": stage.language if stage else None, "intermediate": grid.get("intermediate"),
+               "shots": grid.get("shots"), "shot_set": grid.get("shot_set"), "seed": grid.get("seed")}
     from .liveness import stage_state
 
     summary["status"], summary["detail"] = ("done", "") if result else stage_state(folder)
@@ -45,13 +45,13 @@ def experiment_rows(store, experiment: dict) -> list:
         result = store.stage_result(digest)
         if not result:
             continue
-        labels = result.get("labels", {})
+        grid = result_grid(result)
         base = {"experiment": experiment["id"], "stage": digest[:12], "stage_type": result["type"],
-                "intermediate": labels.get("intermediate"), "task": result["task"], "seed": result.get("seed")}
+                "intermediate": grid.get("intermediate"), "task": result["task"], "seed": result.get("seed")}
         if result.get("metrics"):
             for metric, value in result["metrics"].items():
-                rows.append({**base, "language": result["language"], "shots": labels.get("shots", 0),
-                             "shot_set": labels.get("shot_set"), "split": result["evaluation"]["split"],
+                rows.append({**base, "language": result["language"], "shots": grid.get("shots") or 0,
+                             "shot_set": grid.get("shot_set"), "split": result["evaluation"]["split"],
                              "metric": metric, "value": value})
         for metric, value in (result.get("validation") or {}).items():
             rows.append({**base, "language": result["language"], "shots": None, "shot_set": None,

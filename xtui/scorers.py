@@ -3,7 +3,7 @@
 A scorer turns a task's decoded predictions (what a kind's ``outputs`` gives, what a stage
 saves) and its gold references into metrics. Scripts print percentages; scorers give fractions,
 like every metric in xtui. A task names its scorer (``Task.scorer``), or gets its kind's default
-(``DEFAULT_SCORERS``); a stage's hash holds the scorer's name and version, so a changed scorer
+(registered with the kind); a stage's hash holds the scorer's name and version, so a changed scorer
 never passes an old number off as a new one.
 
 Which official code each one reproduces (google-research/xtreme at
@@ -79,26 +79,16 @@ def get_scorer(name: str) -> Scorer:
     return SCORERS[name]
 
 
-DEFAULT_SCORERS: dict = {
-    "classification": "classification",
-    "multiple_choice": "accuracy",
-    "tagging": "seqeval",
-    "qa": lambda options: "mlqa" if options.get("normalization") == "mlqa" else "squad",
-    "retrieval": lambda options: "bucc" if options.get("mining") else "tatoeba",
-    "answer_retrieval": "lareqa",
-}
-"""Kind name -> the scorer of a task that names none (a name, or a function of the task's options)."""
+def scorer_name(task, kinds: Optional[Mapping] = None) -> Optional[str]:
+    """The scorer a task is scored with: its own ``scorer``, else its kind's default (``kinds``: the
+    registry's ``KindInfo`` by name; without it, the built-in kinds' defaults)."""
+    if getattr(task, "scorer", ""):
+        return task.scorer
+    if kinds is not None and task.kind in kinds:
+        return kinds[task.kind].default_scorer
+    from .kinds import builtin_default_scorer
 
-
-def default_scorer(kind: str, options: Optional[Mapping] = None) -> Optional[str]:
-    """The default scorer name of a built-in kind for these task options (None for other kinds)."""
-    choice = DEFAULT_SCORERS.get(kind)
-    return choice(dict(options or {})) if callable(choice) else choice
-
-
-def scorer_name(task) -> Optional[str]:
-    """The scorer a task is scored with: its own ``scorer``, else its kind's default."""
-    return getattr(task, "scorer", "") or default_scorer(task.kind, task.options)
+    return builtin_default_scorer(task.kind)
 
 
 # --------------------------------------------------------------------------- classification

@@ -117,15 +117,22 @@ class RunStore:
 
     def damaged_files(self, digests: list) -> list:
         """(path, why) of the stage files of ``digests`` that exist but cannot be what they claim:
-        result.json and stage.json that do not parse (or belong to another stage), and the events of
-        unfinished stages with lines that are not JSON events."""
+        result.json and stage.json that do not parse (or belong to another stage), a stage.json the
+        stage contract cannot read (xtui.stage: schema, fields, hash), and the events of unfinished
+        stages with lines that are not JSON events."""
         from .files import EventTail
+        from .stage import StageConfig, StageError
 
         damaged = []
         for digest in dict.fromkeys(digests):
             folder = self.stage_dir(digest)
             for name in ("result.json", "stage.json"):
                 why = json_file_damage(folder / name, digest)
+                if why is None and name == "stage.json" and (folder / name).is_file():
+                    try:  # it parses: views read it strictly, and would show a stage of no type
+                        StageConfig.from_json(read_json(folder / name))
+                    except StageError as error:
+                        why = str(error)
                 if why:
                     damaged.append((folder / name, why))
             if self.stage_result(digest) is None:

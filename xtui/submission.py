@@ -104,15 +104,16 @@ def choose_stages(store, experiment: dict, intermediate: Optional[str], shots: i
                   seed: Optional[int]) -> dict:
     """(task, language) -> the one finished evaluating stage of that selection; an ambiguous
     selection (several intermediate tasks or seeds and none given) is an error naming the choices."""
-    from .files import read_json
+    from .stage import find_stage
 
     wanted_type = "evaluate" if shots == 0 else "fewshot"
     found: dict = {}
     choices = {"intermediate": set(), "seed": set()}
     for digest in experiment.get("stages", []):
-        stage = read_json(store.stage_dir(digest) / "stage.json") or {}
-        labels = stage.get("labels", {})
-        if stage.get("type") != wanted_type or labels.get("shots", 0) != shots or store.stage_result(digest) is None:
+        stage = find_stage(store.stage_dir(digest))
+        labels = stage.grid.to_json() if stage else {}
+        if stage is None or stage.type != wanted_type or (labels.get("shots") or 0) != shots \
+                or store.stage_result(digest) is None:
             continue
         if shots and labels.get("shot_set") != (shot_set if shot_set is not None else 0):
             continue
@@ -122,7 +123,7 @@ def choose_stages(store, experiment: dict, intermediate: Optional[str], shots: i
             continue
         if seed is not None and labels.get("seed") != seed:
             continue
-        found.setdefault((stage["task"], stage["language"]), []).append((digest, stage, labels))
+        found.setdefault((stage.task, stage.language), []).append((digest, stage, labels))
     for option, given in (("intermediate", intermediate), ("seed", seed)):
         if given is None and len(choices[option]) > 1:
             listed = ", ".join(sorted(str(c) for c in choices[option]))
@@ -161,7 +162,7 @@ def export_submission(store, experiment: dict, folder: Path, fmt: str = "xtreme"
             if not path.is_file():
                 report["no_predictions"].append(f"{name}/{language} ({digest[:12]})")
                 continue
-            predicted, gold, extension = files(task, read_predictions(path), list(stage.get("labels_names") or []))
+            predicted, gold, extension = files(task, read_predictions(path), list(stage.class_names))
             for side, text in (("predictions", predicted), ("labels", gold)):
                 if side == "labels" and not labels:
                     continue

@@ -74,7 +74,7 @@ class Task:
     """Headline metric name, a key of the scorer's metrics (``accuracy``, ``f1``)."""
     scorer: str = ""
     """Name of the scorer of its metrics (``xtui.scorers``: ``xtreme_udpos``, ``bucc`` ...), the
-    official script it reproduces; empty: its kind's default (``xtui.scorers.DEFAULT_SCORERS``)."""
+    official script it reproduces; empty: its kind's default (registered with the kind)."""
     overall_metric: str = ""
     """The metric this task adds to an overall score across targets, as XTREME's evaluate.py does
     (QA: ``em_f1_mean``, the mean of EM and F1); empty: the headline ``metric``."""

@@ -69,24 +69,23 @@ def _flat(values: dict, prefix: str = "") -> dict:
 class StageTrackers:
     """The tracker runs of one stage; ``event(name, fields)`` is called with every event it emits."""
 
-    def __init__(self, stage: dict, warn: Callable[[str], None]):
-        from .plan import describe_stage
-
-        tracking = stage.get("tracking") or {}
-        self.names = list((stage.get("run") or {}).get("trackers") or [])
+    def __init__(self, stage, warn: Callable[[str], None]):
+        """``stage``: the stage's ``xtui.stage.StageConfig``."""
+        tracking = stage.tracking or {}
+        self.names = list((stage.run or {}).get("trackers") or [])
         self.warn = warn
         self.trackers: list = []
         self.step = 0
         if not self.names:
             return
-        labels = stage.get("labels") or {}
+        grid = stage.grid.to_json()
         experiment = tracking.get("experiment") or "xtui"
-        self.run_name = f"{stage['hash'][:12]} {describe_stage(stage['type'], labels)}"
-        tags = {"xtui.stage": stage["hash"], "xtui.type": stage["type"], "xtui.experiment": experiment,
-                **{f"xtui.{k}": str(v) for k, v in labels.items() if v is not None}}
-        config = _flat({"stage": stage["hash"], "type": stage["type"], "task": stage.get("task"),
-                        "language": stage.get("language"), "model": (stage.get("model") or {}).get("name"),
-                        "seed": stage.get("seed"), "labels": labels, "training": stage.get("training") or {}})
+        self.run_name = f"{stage.short} {stage.describe()}"
+        tags = {"xtui.stage": stage.hash, "xtui.type": stage.type.value, "xtui.experiment": experiment,
+                **{f"xtui.{k}": str(v) for k, v in grid.items() if v is not None}}
+        config = _flat({"stage": stage.hash, "type": stage.type.value, "task": stage.task, "language": stage.language,
+                        "model": stage.model.get("name"), "seed": stage.seed, "grid": grid,
+                        "training": stage.training.to_json() if stage.training else {}})
         for name in self.names:
             try:
                 tracker = self._make(name, tracking, experiment, tags)

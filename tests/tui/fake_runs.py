@@ -11,6 +11,7 @@ import os
 import socket
 from pathlib import Path
 
+from stage_files import old_stage_json
 from xtui.files import atomic_write_json, atomic_write_text
 from xtui.store import RunStore, index_record
 
@@ -37,8 +38,8 @@ def write_stage(store: RunStore, key: str, type_: str, labels: dict, parent=None
     folder = store.stage_dir(h)
     folder.mkdir(parents=True, exist_ok=True)
     language = labels.get("language", "en")
-    atomic_write_json(folder / "stage.json", {"hash": h, "type": type_, "parent": parent, "task": labels["task"],
-                                              "language": language, "labels": labels, "seed": labels.get("seed", 1)})
+    atomic_write_json(folder / "stage.json", old_stage_json(h, type_, labels, task=labels["task"], language=language,
+                                                            parent=parent))
     events = [{"event": "start", "time": start, "pid": 1, "host": "h", "type": type_, "device": "cpu"}]
     if steps:
         events.append({"event": "train", "time": start + 0.5, "total_steps": steps, "examples": 600, "batch_size": 16})
@@ -136,8 +137,8 @@ def write_running(store: RunStore, experiment_id: str, *, pid: int, created: flo
                                      (evaluate, "evaluate", {**base, "language": "de", "shots": 0, "shot_set": None}, target)):
         folder = store.stage_dir(h)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(folder / "stage.json", {"hash": h, "type": type_, "parent": parent, "labels": labels,
-                                                  "task": "demo_sentiment", "language": labels.get("language", "en")})
+        atomic_write_json(folder / "stage.json", old_stage_json(h, type_, labels, task="demo_sentiment",
+                                                                language=labels.get("language", "en"), parent=parent))
     folder = store.experiment_dir(experiment_id)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "spec.toml", 'name = "live"\nmodel = "tiny"\n\n[target]\ntask = "demo_sentiment"\nlanguages = ["de"]\n')

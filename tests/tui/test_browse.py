@@ -16,7 +16,7 @@ from xtui.tui.heat_map import HeatMap
 from xtui.tui.history import HistoryScreen
 from xtui.tui.results_view import ResultsView
 
-from .conftest import make_app, screen_text, wait_for
+from .conftest import make_app, wait_for
 
 
 def cells(table: DataTable) -> list:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -69,10 +68,8 @@ def test_detach_then_attach_until_done(home, tmp_path):
     spec.write_text(TINY)
     bad = run(home, "run", str(spec), "--detach", "--set", "target.languages=['xx']")
     assert bad.returncode == 2 and "target.languages" in bad.stderr  # bad input is told before anything starts
-    started = time.monotonic()
     detached = run(home, "run", str(spec), "--detach")
     assert detached.returncode == 0, detached.stderr
-    assert time.monotonic() - started < 30
     experiment_id = detached.stdout.strip()
     assert experiment_id.endswith(tuple("0123456789abcdef")) and "-detached-" in experiment_id
     assert f"xtui attach {experiment_id}" in detached.stderr

@@ -18,13 +18,13 @@ def test_finished_experiment_is_folded_from_files(store):
     assert len(changes) == len(experiment["stages"]) == 2 + 1 + 2 * 3 + 2 * 2 * 2
     assert follower.status == "done" and not follower.live
     assert follower.counts() == {"done": len(experiment["stages"])}
-    target = next(s for s in follower.stages.values() if s.type == "target" and s.labels["intermediate"] == "none")
+    target = next(s for s in follower.stages.values() if s.type == "target" and s.grid["intermediate"] == "none")
     assert target.step == target.total == 20 and len(target.losses) == 20
     assert [round(l, 4) for _, l in target.losses[:3]] == [0.685, 0.67, 0.695]
     assert [e["step"] for e in target.evals if e["split"] == "validation"] == [10, 20]
     assert target.elapsed() == 8.0 and target.eta() is None
-    evaluation = next(s for s in follower.stages.values() if s.type == "evaluate" and s.labels["language"] == "de"
-                      and s.labels["intermediate"] == "demo_nli")
+    evaluation = next(s for s in follower.stages.values() if s.type == "evaluate" and s.grid["language"] == "de"
+                      and s.grid["intermediate"] == "demo_nli")
     assert evaluation.metrics["accuracy"] == 0.66
     assert follower.poll() == []  # nothing changed, nothing reported
 
@@ -82,5 +82,5 @@ def test_event_lines_are_readable():
                                                         "metrics": {"accuracy": 0.66}})
     assert "error: out of memory: CUDA (lower batch_size)" in event_line(
         {"event": "error", "time": T0, "cause": "out of memory", "message": "CUDA", "hint": "lower batch_size"})
-    assert StageState("ab" * 32, "fewshot", labels={"intermediate": "none", "task": "x", "language": "de", "shots": 4,
-                                                    "shot_set": 1, "seed": 1}).describe() == "fewshot none x de K=4 set 1 seed 1"
+    assert StageState("ab" * 32, "fewshot", grid={"intermediate": "none", "task": "x", "language": "de", "shots": 4,
+                                                  "shot_set": 1, "seed": 1}).describe() == "fewshot none x de K=4 set 1 seed 1"

@@ -74,13 +74,10 @@ def test_the_app_in_a_real_terminal(pane, store, home):
                      offset=0.02)
     env = {"XTUI_HOME": str(home), "TZ": "UTC", "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color", "LANG": "C.UTF-8"}
     command = " ".join(f"{k}={v}" for k, v in env.items()) + f" {XTUI}"
-    started = time.monotonic()
     pane.run("-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "100", "-y", "30", "env " + command)
     # experiments exist and none runs: the app opens on the history
     pane.wait("history", "higher-lr", "baseline")
-    first_screen = time.monotonic() - started
     pane.wait("accuracy 66.0 (demo_nli, K=4)", "F4 History", "^q Quit")
-    assert first_screen < 5.0, f"first screen after {first_screen:.1f}s"
     pane.keys("Enter")  # open the newest experiment
     pane.wait("stages done", "Stages", "Results", "Spec")
     pane.keys("2")

@@ -1,7 +1,10 @@
-"""Kinds: how a task is modelled. A kind owns featurisation, head, decoding and metric.
+"""Kinds: how a task is modelled. A kind owns featurisation, head, batching, decoding and metric.
 
-Kinds are registered by name with a ``"module:Class"`` path and imported only in the
-worker, so listing tasks never imports torch.
+The built-in kinds are registered here through the same hook as a plugin's
+(``hookspecs.register_kinds``), by name with a ``"module:Class"`` path and what the planner must
+know without importing torch (whether the kind trains, its head's poolings, its default scorer).
+The classes are imported only in the worker (:func:`load_kind_class`), so listing tasks never
+imports torch. The kind-plugin API is :class:`xtui.kinds.base.Kind`.
 """
 
 from __future__ import annotations
@@ -9,20 +12,44 @@ from __future__ import annotations
 import importlib
 from typing import Optional
 
+from ..hookspecs import hookimpl
+
+MIXTURE = "mixture"
+"""The kind of a multi-task intermediate stage (one head per member task)."""
+
+BUILTIN = (
+    # name, "module:Class", version, what the registry records
+    ("classification", "xtui.kinds.classification:ClassificationKind", "1",
+     {"poolings": ("cls", "mean"), "default_scorer": "classification"}),
+    ("tagging", "xtui.kinds.tagging:TaggingKind", "1", {"default_scorer": "seqeval"}),
+    ("retrieval", "xtui.kinds.retrieval:RetrievalKind", "1", {"trains": False, "default_scorer": "tatoeba"}),
+    ("qa", "xtui.kinds.qa:QAKind", "1", {"default_scorer": "squad"}),
+    ("multiple_choice", "xtui.kinds.multiple_choice:MultipleChoiceKind", "1",
+     {"poolings": ("cls", "mean"), "default_scorer": "accuracy"}),
+    # 2: candidate = sentence + context
+    ("answer_retrieval", "xtui.kinds.answer_retrieval:AnswerRetrievalKind", "2", {"default_scorer": "lareqa"}),
+    (MIXTURE, "xtui.kinds.mixture:MixtureKind", "1", {}),
+)
+
+
+@hookimpl
+def register_kinds(register):
+    """The built-in kinds, registered like any plugin's."""
+    for name, target, version, capabilities in BUILTIN:
+        register(name, target, version, **capabilities)
+
+
+def builtin_default_scorer(kind: str) -> Optional[str]:
+    """The default scorer of a built-in kind (for a kind built outside a stage, e.g. in a test)."""
+    return next((c.get("default_scorer") for name, _, _, c in BUILTIN if name == kind), None)
+
 
 def load_kind_class(target: str):
     module_name, _, class_name = target.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def build_kind(target: str, task, tokenizer, max_length: int, language: str, scorer: Optional[str] = None):
-    """The kind ``target`` (``"module:Class"``) for ``task`` as a stage runs it: the task's
-    labels and options plus the stage's ``language``, scored by the scorer named ``scorer`` (the
-    stage's), else the task's own (``Task.scorer`` or its kind's default)."""
-    from ..scorers import get_scorer, scorer_name
-
-    kind = load_kind_class(target)(task.labels, tokenizer, max_length, {**task.options, "language": language})
-    name = scorer or scorer_name(task)
-    if name:
-        kind.scorer = get_scorer(name)
-    return kind
+def build_kind(target: str, task, tokenizer, max_length: int, language: str, scorer: Optional[str] = None,
+               pooling: Optional[str] = None):
+    """The kind ``target`` (``"module:Class"``) for ``task`` as a stage runs it (``Kind.for_task``)."""
+    return load_kind_class(target).for_task(task, tokenizer, max_length, language, scorer, pooling)

@@ -217,7 +217,10 @@ class AnswerRetrievalKind(Kind):
 
     # -- model -----------------------------------------------------------------------------------
     def build_head(self, hidden_size, dropout):
-        return MeanPoolHead(self.settings["layer"])
+        return MeanPoolHead()
+
+    def encoder_layer(self):
+        return self.settings["layer"]
 
     def loss(self, logits, batch):
         """In-batch softmax: rows alternate question, answer sentence (see ``collate``)."""

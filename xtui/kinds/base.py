@@ -12,7 +12,17 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class Kind:
-    """Subclass and implement ``features``, ``build_head``, ``decode`` and ``metrics``.
+    """How a task is modelled: the kind-plugin API. Subclass and implement ``features``,
+    ``build_head``, ``decode``, ``outputs`` and ``references`` (or ``metrics`` alone).
+
+    A kind is registered by name (``hookspecs.register_kinds``) with what the planner must know
+    without importing torch: whether its stages train (``trains=False``: the parent's encoder is
+    evaluated directly, as for sentence retrieval), its head's ``poolings`` and its default scorer.
+    The worker then builds one per stage (``xtui.kinds.build_kind``) and asks it everything that
+    differs between kinds: how to featurise, batch (``length``, ``batch_sampler``, ``collate``),
+    which batch keys the model reads (``model_inputs``) and which encoder layer the head reads
+    (``encoder_layer``), the head and its loss, the training data and model selection of a stage
+    (``training_data``), decoding and scoring, and what the stage's result records (``record``).
 
     ``features`` may make several features per example (e.g. QA windows): a feature then
     carries ``example_index`` and ``metrics`` receives the features to aggregate.
@@ -30,16 +40,44 @@ class Kind:
     name = "base"
     label_keys: tuple = ("labels",)
     """Feature keys that hold training targets; ``collate`` turns them into tensors too."""
+    model_inputs: tuple = MODEL_INPUTS
+    """Batch keys the model's forward receives; keys past the encoder's go to the head."""
     poolings: tuple = ()
     """For kinds whose head pools a sequence: the choices of ``pooling`` (``"cls"``, ``"mean"``)."""
     pooling: Optional[str] = None
     """The stage's choice (the worker sets it before ``build_head``); None: the kind's default."""
+
+    metric: str = ""
+    """The stage's headline metric (the task's; set by ``for_task``)."""
 
     def __init__(self, labels: Sequence[str], tokenizer, max_length: int, options: Optional[dict] = None):
         self.labels = list(labels)
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.options = options or {}
+
+    @classmethod
+    def for_task(cls, task, tokenizer, max_length: int, language: str, scorer: Optional[str] = None,
+                 pooling: Optional[str] = None) -> "Kind":
+        """This kind for ``task`` as a stage runs it: the task's labels and options plus the stage's
+        ``language``, scored by the scorer named ``scorer`` (the stage's), else the task's own
+        (``Task.scorer``), else the kind's default; with the stage's ``pooling``."""
+        kind = cls(task.labels, tokenizer, max_length, {**task.options, "language": language})
+        scorer = scorer or getattr(task, "scorer", "")  # the task's own, else the kind's default
+        if scorer:
+            from ..scorers import get_scorer
+
+            kind.scorer = get_scorer(scorer)
+        kind.pooling = pooling
+        kind.metric = task.metric
+        return kind
+
+    @classmethod
+    def for_stage(cls, stage, data) -> "Kind":
+        """The kind of one stage (an ``xtui.stage.StageConfig``); ``data`` is the worker's reader of
+        the stage's data (see ``training_data``)."""
+        return cls.for_task(data.task(stage.task), data.tokenizer(), stage.input_length, stage.language,
+                            stage.scorer.name if stage.scorer else None, stage.pooling)
 
     # -- data ---------------------------------------------------------------------------
     def features(self, examples: Sequence[dict]) -> list:
@@ -48,6 +86,42 @@ class Kind:
 
     def stratum(self, example: dict) -> Optional[int]:
         """Label used to stratify few-shot sampling, or None."""
+        return None
+
+    def length(self, feature: dict) -> int:
+        """Tokens a feature pads to (length-grouped batches, evaluation order): its length, or its
+        longest row for features of several rows (a multiple-choice example's choices)."""
+        ids = feature["input_ids"]
+        if ids and isinstance(ids[0], (list, tuple)):
+            return max(len(row) for row in ids)
+        return len(ids)
+
+    def batch_sampler(self, features: Sequence[dict], batch_size: int, group_by_length: bool = True):
+        """Batches of a training epoch: length-grouped (xtui.batching), reseeded per epoch."""
+        from ..batching import LengthGroupedBatchSampler
+
+        return LengthGroupedBatchSampler([self.length(f) for f in features], batch_size, group_by_length=group_by_length)
+
+    def training_data(self, data, task, stage) -> tuple:
+        """(training features, model selection or None) of a training stage. ``data`` is the worker's
+        reader of the stage's data (``xtui.worker.data.StageReader``): ``task(name)``, ``tokenizer()``,
+        ``features(kind, task, language, split)``, ``examples(task, language, split)`` and
+        ``evaluate(model, kind, features, examples)``. Model selection is ``(evaluate(model) ->
+        metrics, metric)`` on the task's English validation split when the stage has one."""
+        features = data.features(self, task, stage.language, task.train_split)
+        if "validation" not in (stage.data or {}):
+            return features, None
+        examples = data.examples(task, stage.language, task.validation_split)
+        valid = data.features(self, task, stage.language, task.validation_split)
+        return features, (lambda model: data.evaluate(model, self, valid, examples), task.metric)
+
+    def record(self) -> dict:
+        """What this kind adds to a stage's result.json after training (a mixture: its sizes and weights)."""
+        return {}
+
+    def encoder_layer(self):
+        """The encoder layer the head reads: None for the last; an int (0 = embeddings) or a fraction
+        of the depth for heads that read a middle layer (sentence retrieval)."""
         return None
 
     label_pad = -100
@@ -86,9 +160,9 @@ class Kind:
     def scorer(self):
         """The ``xtui.scorers.Scorer`` of this kind's metrics."""
         if self._scorer is None:
-            from ..scorers import default_scorer, get_scorer
+            from ..scorers import get_scorer
 
-            name = default_scorer(self.name, self.options)
+            name = self.default_scorer()
             if name is None:
                 raise NotImplementedError(f"kind {self.name!r} has no default scorer: set one or override metrics")
             self._scorer = get_scorer(name)
@@ -97,6 +171,12 @@ class Kind:
     @scorer.setter
     def scorer(self, value) -> None:
         self._scorer = value
+
+    def default_scorer(self) -> Optional[str]:
+        """The scorer of this kind when no stage named one (a kind built outside a stage, as in a test)."""
+        from . import builtin_default_scorer
+
+        return builtin_default_scorer(self.name)
 
     def outputs(self, predictions: list, examples: Sequence[dict], features: Sequence[dict]) -> Any:
         """The decoded predictions (``decode`` results, one per feature, in feature order) as the
@@ -122,13 +202,15 @@ def pool(hidden: torch.Tensor, attention_mask: Optional[torch.Tensor], pooling: 
 
 
 class TaskModel(nn.Module):
-    """A pretrained encoder and a kind's head. A head with ``uses_mask`` also gets the attention mask
-    (heads that mean-pool)."""
+    """A pretrained encoder and a kind's head. The head gets the hidden states of ``layer`` (the
+    kind's ``encoder_layer``: None for the last), the attention mask, and any other batch input
+    the kind names in ``model_inputs`` (a mixture's ``task_index``)."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module):
+    def __init__(self, encoder: nn.Module, head: nn.Module, layer=None):
         super().__init__()
         self.encoder = encoder
         self.head = head
+        self.layer = layer
         # XLM-R has one token type: pair segment ids from a BERT-style tokenizer must not reach it.
         self.use_token_types = getattr(encoder.config, "type_vocab_size", 1) > 1
 
@@ -146,19 +228,20 @@ class TaskModel(nn.Module):
             parameter.requires_grad_(not frozen)
         return sum(p.numel() for p in parameters)
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None, task_index=None, **_):
+    def forward(self, input_ids, attention_mask, token_type_ids=None, **head_inputs):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None and self.use_token_types:
             kwargs["token_type_ids"] = token_type_ids
-        layer = getattr(self.head, "hidden_layer", None)
-        if task_index is not None:  # a mixture's batch: the head of its task (xtui.kinds.mixture)
-            return self.head(self.encoder(**kwargs).last_hidden_state, task_index, attention_mask=attention_mask)
-        if layer is None:
+        if self.layer is None:
             hidden = self.encoder(**kwargs).last_hidden_state
-            return self.head(hidden, attention_mask=attention_mask) if getattr(self.head, "uses_mask", False) else self.head(hidden)
-        # Heads that read a middle layer (retrieval) get that layer's states and the mask.
-        from .retrieval import layer_index
+        else:
+            states = self.encoder(**kwargs, output_hidden_states=True).hidden_states
+            hidden = states[layer_index(self.layer, len(states) - 1)]
+        return self.head(hidden, attention_mask, **head_inputs)
 
-        outputs = self.encoder(**kwargs, output_hidden_states=True)
-        index = layer_index(layer, len(outputs.hidden_states) - 1)
-        return self.head(outputs.hidden_states[index], attention_mask)
+
+def layer_index(layer, num_layers: int) -> int:
+    """An int is a layer number (0 = embeddings); a float is a fraction of the depth."""
+    if isinstance(layer, float):
+        return max(1, min(num_layers, round(num_layers * layer)))
+    return int(layer)

@@ -11,8 +11,6 @@ class ClassificationHead(nn.Module):
     """RoBERTa's classification head (dense + tanh + projection) on the first token (``pooling="cls"``)
     or on the mean of the real tokens (``"mean"``); the same parameters either way."""
 
-    uses_mask = True
-
     def __init__(self, hidden_size: int, num_labels: int, dropout: float, pooling: str = "cls"):
         super().__init__()
         self.dense = nn.Linear(hidden_size, hidden_size)

@@ -22,8 +22,6 @@ class ChoiceHead(nn.Module):
     """RoBERTa's multiple-choice head: one score per (context, choice) row from its first token
     (``pooling="cls"``) or the mean of its real tokens (``"mean"``)."""
 
-    uses_mask = True
-
     def __init__(self, hidden_size: int, choices: int, dropout: float, pooling: str = "cls"):
         super().__init__()
         self.choices = choices

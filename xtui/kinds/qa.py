@@ -44,7 +44,7 @@ class SpanHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.qa_outputs = nn.Linear(hidden_size, 2)
 
-    def forward(self, hidden):
+    def forward(self, hidden, attention_mask=None):
         return self.qa_outputs(self.dropout(hidden))
 
 
@@ -71,6 +71,10 @@ class QAKind(Kind):
         self.language = self.options.get("language") if settings["normalization"] == "mlqa" else None
         if settings["normalization"] == "mlqa" and not self.language:
             raise ValueError("qa option normalization='mlqa' needs the stage's language")
+        self.normalization = settings["normalization"]
+
+    def default_scorer(self):
+        return "mlqa" if self.normalization == "mlqa" else "squad"
 
     # -- data ---------------------------------------------------------------------------
     def _questions(self, examples) -> list:

@@ -29,13 +29,9 @@ SIDES = (("source", "source_id"), ("target", "target_id"))
 
 
 class MeanPoolHead(nn.Module):
-    """Mean of one hidden layer over the real tokens. ``hidden_layer`` tells TaskModel which."""
+    """Mean over the real tokens of the layer the kind's ``encoder_layer`` names."""
 
-    def __init__(self, hidden_layer):
-        super().__init__()
-        self.hidden_layer = hidden_layer
-
-    def forward(self, hidden, attention_mask):
+    def forward(self, hidden, attention_mask=None):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
@@ -43,11 +39,13 @@ class MeanPoolHead(nn.Module):
 class RetrievalKind(Kind):
     name = "retrieval"
     label_keys = ()
-    trains = False
 
     @property
     def mining(self) -> bool:
         return bool(self.options.get("mining"))
+
+    def default_scorer(self):
+        return "bucc" if self.mining else "tatoeba"
 
     def features(self, examples):
         if self.mining:
@@ -60,7 +58,10 @@ class RetrievalKind(Kind):
                 for i in range(len(texts))]
 
     def build_head(self, hidden_size, dropout):
-        return MeanPoolHead(self.options.get("layer", DEFAULT_LAYER))
+        return MeanPoolHead()
+
+    def encoder_layer(self):
+        return self.options.get("layer", DEFAULT_LAYER)
 
     def decode(self, logits, features):
         return list(logits.float().numpy())
@@ -169,12 +170,5 @@ def mining_metrics(predictions, examples, features, k: int = 4, threshold_part: 
     return get_scorer("bucc").score(kind.outputs(predictions, examples, features), kind.references(examples))
 
 
-def layer_index(hidden_layer, num_layers: int) -> int:
-    """An int is a layer number (0 = embeddings); a float is a fraction of the depth."""
-    if isinstance(hidden_layer, float):
-        return max(1, min(num_layers, round(num_layers * hidden_layer)))
-    return int(hidden_layer)
-
-
-__all__ = ["RetrievalKind", "MeanPoolHead", "layer_index", "mined_candidates", "mining_layout", "mining_metrics",
+__all__ = ["RetrievalKind", "MeanPoolHead", "mined_candidates", "mining_layout", "mining_metrics",
            "torch"]

@@ -19,7 +19,7 @@ class TaggingHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(hidden_size, num_labels)
 
-    def forward(self, hidden):
+    def forward(self, hidden, attention_mask=None):
         return self.classifier(self.dropout(hidden))
 
 

@@ -64,7 +64,7 @@ class LossPlot(PlotextPlot):
             plt.xticks(ticks, [str(t) for t in ticks])
         validation = [e for e in stage.evals if e.get("split") == "validation" and e.get("step") is not None]
         if validation:
-            metric = stage.labels.get("metric") or next(iter(validation[-1].get("metrics") or {"score": 0}))
+            metric = stage.grid.get("metric") or next(iter(validation[-1].get("metrics") or {"score": 0}))
             values = [(e["step"], 100 * e["metrics"][metric]) for e in validation if isinstance((e.get("metrics") or {}).get(metric), (int, float))]
             if values:
                 plt.plot([v[0] for v in values], [v[1] for v in values], marker="x", yside="right",

@@ -15,7 +15,7 @@ COLUMNS = (("status", "status"), ("stage", "stage"), ("intermediate", "interm.")
 
 
 def _cells(stage, now: float) -> dict:
-    label = stage.labels
+    label = stage.grid
     shots = ""
     if stage.type == "fewshot":
         shots = f"{label.get('shots')}/{label.get('shot_set')}"

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.batching import MixtureBatchSampler, mixture_weights
 from xtui.errors import SpecError
 from xtui.plan import build_plan
@@ -74,7 +74,8 @@ def _plan(registry, data):
     return build_plan(parse_spec(data, "m.toml"), registry, "m.toml")
 
 
-def test_a_mixture_is_one_intermediate_stage_with_a_member_per_task(registry):
+def test_a_mixture_is_one_intermediate_stage_with_a_member_per_task(registry, monkeypatch, tmp_path):
+    datasets_cache_with(monkeypatch, tmp_path, ("nyu-mll/glue", "mnli"))
     plan = _plan(registry, _grid())
     intermediates = [s for s in plan.stages.values() if s.type == "intermediate"]
     mixture = next(s for s in intermediates if s.config.get("mixture"))
@@ -88,7 +89,8 @@ def test_a_mixture_is_one_intermediate_stage_with_a_member_per_task(registry):
     assert mixture.describe() == "intermediate demo_nli+mnli seed 1"
 
 
-def test_the_policy_is_part_of_a_mixture_hash_only(registry):
+def test_the_policy_is_part_of_a_mixture_hash_only(registry, monkeypatch, tmp_path):
+    datasets_cache_with(monkeypatch, tmp_path, ("nyu-mll/glue", "mnli"))
     base = _plan(registry, _grid())
     uniform = _plan(registry, _grid(sampling="uniform"))
     hot = _plan(registry, _grid(sampling="temperature", temperature=3.0))

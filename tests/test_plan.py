@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.errors import SpecError
 from xtui.plan import build_plan, shot_seed
 from xtui.stage import StageConfig, stage_hash
@@ -275,7 +275,8 @@ def _no_pool_registry(real: Registry) -> Registry:
     return replace(real, tasks={"nopool": task}, task_plugin={"nopool": "test"})
 
 
-def test_k_above_zero_needs_a_shot_pool(registry):
+def test_k_above_zero_needs_a_shot_pool(registry, monkeypatch, tmp_path):
+    datasets_cache_with(monkeypatch, tmp_path, ("org/data", "en"), ("org/data", "de"))
     registry = _no_pool_registry(registry)
     zero_shot = plan_of(registry, grid(target__task="nopool", target__languages=["de"], intermediate__tasks=["none"],
                                        fewshot__shots=[0]))
@@ -284,7 +285,8 @@ def test_k_above_zero_needs_a_shot_pool(registry):
     assert "'nopool'" in message and "de validation" in message and "4-shot" in message
 
 
-def test_k_above_zero_error_names_the_field(registry):
+def test_k_above_zero_error_names_the_field(registry, monkeypatch, tmp_path):
+    datasets_cache_with(monkeypatch, tmp_path, ("org/data", "en"), ("org/data", "de"))
     registry = _no_pool_registry(registry)
     message = plan_error(registry, grid(target__task="nopool", target__languages=["de"], intermediate__tasks=["none"]))
     assert "fewshot.shots" in message
@@ -343,3 +345,33 @@ def test_data_fingerprint_follows_file_content(registry, shared_data, tmp_path):
     grown = plan_of(registry, xnli_grid(copy))
     changed = [edited.stages[h] for h in hashes(edited) - hashes(grown)]
     assert sorted((s.type, s.grid["language"]) for s in changed) == [("fewshot", "de")] * 2
+
+
+def test_skipped_answers_are_hashed_and_reach_the_worker(registry):
+    """``[data] misaligned_answers = "skip"`` says what the data is: it is in every stage's hashed content
+    (absent by default, so no other hash changes), survives stage.json, and the worker's reader leaves the
+    misaligned questions out; a stage without it still refuses them."""
+    import json
+    from pathlib import Path
+
+    from xtui.errors import DataError
+    from xtui.stage import StageType
+    from xtui.worker.data import StageData, StageReader
+
+    data_dir = Path(__file__).parent / "bad_inputs" / "align-skipped-with-a-count" / "data"  # 1 of 3 misaligned
+    spec = spec_data(data_dir=str(data_dir), data={"misaligned_answers": "skip"}, fewshot={"shots": [0]},
+                     target={"task": "xquad", "languages": ["de"], "max_steps": 2})
+    stages = list(build_plan(parse_spec(spec), registry, SOURCE).stages.values())
+    assert stages and all(s.misaligned_answers == "skip" for s in stages)
+    target = next(s for s in stages if s.type is StageType.TARGET)
+    assert stage_hash({k: v for k, v in target.content().items() if k != "misaligned_answers"}) != target.hash
+    assert StageConfig.from_json(json.loads(json.dumps(target.to_json()))) == target  # its hash checked
+    default = build_plan(parse_spec(grid()), registry, SOURCE).stages.values()
+    assert not any("misaligned_answers" in s.to_json() for s in default)
+
+    reader = StageReader(StageData(device=None), target, evaluate=None)
+    task = reader.task(target.task)
+    assert len(reader.examples(task, "en", task.train_split)) == 2
+    strict = StageReader(StageData(device=None), replace(target, misaligned_answers=None), evaluate=None)
+    with pytest.raises(DataError, match="answer_start"):
+        strict.examples(task, "en", task.train_split)

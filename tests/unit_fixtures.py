@@ -21,3 +21,15 @@ def registry(monkeypatch):
 
     monkeypatch.delenv("XTUI_DATA_DIR", raising=False)
     return load_plugins(strict=False, refresh=True)
+
+
+def datasets_cache_with(monkeypatch, folder, *configs) -> None:
+    """Point ``datasets``' cache at ``folder`` holding ``(dataset, config)`` as an offline
+    ``load_dataset`` finds them (``<namespace>___<name>/<config>/<version>/<hash>/``), so that a plan
+    of Hub tasks passes the offline check (xtui.validate.check_hub_cached) without any download."""
+    from xtui.validate import _snake
+
+    for dataset, config in configs:
+        namespace, name = dataset.split("/")
+        (folder / f"{namespace}___{_snake(name)}" / config / "0.0.0" / ("0" * 16)).mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(folder))

@@ -67,12 +67,13 @@ def run(
     from .spec import load_spec
     from .store import RunStore
 
+    _check_run_flags(dry_run, as_json, detach)
     existing = None
     if resume:
         if spec_path is not None:
             raise XtuiError("give either SPEC or --resume EXP, not both")
         store = RunStore()
-        existing = store.read_experiment(store.resolve_experiment(resume)["id"])
+        existing = store.experiment_record(store.resolve_experiment(resume)["id"])
         if existing is None:
             raise XtuiError(f"experiment {resume!r} has no folder in {store.home}; run `xtui runs reindex`")
         spec_path = store.experiment_dir(existing["id"]) / "spec.toml"
@@ -87,6 +88,7 @@ def run(
     registry = _registry()
     plan = build_plan(spec, registry, str(spec_path))
     store = RunStore()
+    store.check_usable()  # what the run would refuse, the dry run refuses too
     if not dry_run:
         store.ensure()
     done = {digest: store.stage_result(digest) is not None for digest in plan.stages}
@@ -96,6 +98,40 @@ def run(
     if detach:
         raise typer.Exit(_detach(store, existing["id"] if existing else None, spec.name))
     raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry, list(set_), existing))
+
+
+def _check_run_flags(dry_run: bool, as_json: bool, detach: bool) -> None:
+    """Flags that contradict each other are refused, not ignored."""
+    if as_json and not dry_run:
+        raise XtuiError("--json prints the plan as JSON, so it needs --dry-run (xtui run SPEC --dry-run --json)")
+    if dry_run and detach:
+        raise XtuiError("--dry-run runs nothing, so there is nothing to --detach; give one of them")
+
+
+def _given(ctx, *names: str) -> list:
+    """The options of ``names`` given on the command line (or the environment), not left at their default."""
+    given = []
+    for name in names:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name != "DEFAULT":
+            given.append(name)
+    return given
+
+
+DAMAGE_CONSEQUENCE = {
+    "result.json": "its stage counts as not finished until `xtui run` runs it again",
+    "stage.json": "its results are intact (result.json); `xtui run` writes it again if the stage reruns",
+    "events.jsonl": "the stage's progress and cause of failure cannot be read from it; `xtui run` runs it again",
+}
+
+
+def _warn_damaged(store, record: dict) -> list:
+    """One warning line per damaged stage file of an experiment; returns them as (path, why)."""
+    damaged = store.damaged_files(record.get("stages") or [])
+    for path, why in damaged:
+        err.print(f"warning: {path} is damaged ({why}); {DAMAGE_CONSEQUENCE[path.name]}",
+                  highlight=False, markup=False, soft_wrap=True)
+    return damaged
 
 
 def _trackers_override(spec_path: Path, overrides: list, added: list) -> str:
@@ -504,7 +540,12 @@ def runs_list(
     if status is not None and status not in STATUSES:
         raise XtuiError(f"--status {status!r}: valid statuses are {', '.join(STATUSES)}")
     after = _since(since) if since is not None else None
-    records = RunStore().experiments()
+    store = RunStore()
+    records = store.experiments()
+    if not records and store.unindexed():  # an index that lost its experiments is not an empty listing
+        from .errors import StoreError
+
+        raise StoreError(store.unindexed())
     for record in records:
         record["status"] = experiment_state(record)
     if status or task or after is not None or text:
@@ -546,7 +587,7 @@ def _load_experiment(name: str):
 
     store = RunStore()
     record = store.resolve_experiment(name)
-    experiment = store.read_experiment(record["id"])
+    experiment = store.experiment_record(record["id"])
     if experiment is None:
         raise XtuiError(f"experiment {record['id']} is in the index but its folder is gone; run `xtui runs reindex`")
     return store, experiment
@@ -564,6 +605,7 @@ def runs_show(
     from .liveness import experiment_state
 
     store, record = _load_experiment(experiment)
+    damaged = _warn_damaged(store, record)
     summaries = [stage_summary(store, d) for d in record["stages"]]
     counts: dict = {}
     for s in summaries:
@@ -574,9 +616,12 @@ def runs_show(
                       for s in summaries if s["status"] in ("failed", "stopped", "running")]
         sys.stdout.write(json.dumps({"id": record["id"], "status": experiment_state(record), "model": record["model"],
                                      "targets": record.get("targets") or [record["target"]], "stages": counts,
-                                     "unfinished": unfinished, "tables": tables}, indent=1, ensure_ascii=False) + "\n")
+                                     "unfinished": unfinished, "tables": tables,
+                                     "damaged": [{"path": str(p), "why": why} for p, why in damaged]},
+                                    indent=1, ensure_ascii=False) + "\n")
         return
-    console.print(f"[bold]{record['id']}[/bold]  {experiment_state(record)}  model {record['model']}  "
+    state = experiment_state(record) + (f" ({len(damaged)} damaged file{'s' if len(damaged) > 1 else ''})" if damaged else "")
+    console.print(f"[bold]{record['id']}[/bold]  {state}  model {record['model']}  "
                   f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     console.print("stages: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
     for s in summaries:
@@ -602,6 +647,7 @@ def _writable(path: Path) -> None:
 
 @runs_app.command("export")
 def runs_export(
+    ctx: typer.Context,
     experiment: str = typer.Argument("latest", help="Experiment id, id prefix, name or 'latest'."),
     fmt: str = typer.Option("csv", "--format", "-f", help="json, csv (tidy rows), parquet (tidy rows, -o FILE), md, "
                             "latex (booktabs tables), buckets (the shot sets, fsxlt/buckets layout, -o DIR), or xtreme / "
@@ -621,6 +667,13 @@ def runs_export(
     """Export an experiment's results as tidy rows or Δ statistics (json, csv), tables (md) or an XTREME submission folder."""
     from .results import experiment_rows, export, summary_tables
 
+    submission = ("intermediate", "shots", "shot_set", "seed", "labels")
+    misplaced = _given(ctx, *submission) if fmt not in ("xtreme", "xtreme-r") else []
+    if misplaced:
+        raise XtuiError(f"--{misplaced[0].replace('_', '-')} picks the results of --format xtreme and xtreme-r only, "
+                        f"not {fmt}")
+    if fmt not in ("json", "csv") and _given(ctx, "table"):
+        raise XtuiError(f"--table (rows or deltas) applies to --format json, csv, not {fmt}")
     if fmt in ("xtreme", "xtreme-r"):
         _export_submission(experiment, fmt, output, intermediate, shots, shot_set, seed, labels)
         return
@@ -640,6 +693,7 @@ def runs_export(
     if table not in ("rows", "deltas"):
         raise XtuiError(f"--table {table!r}: valid tables are rows, deltas")
     store, record = _load_experiment(experiment)
+    _warn_damaged(store, record)
     rows = experiment_rows(store, record)
     if fmt == "parquet":
         from .results import parquet
@@ -726,6 +780,8 @@ def runs_plot(
         raise XtuiError(f"--kind {unknown[0]!r}: valid kinds are {', '.join(KINDS)}")
     if out.exists() and not out.is_dir():
         raise XtuiError(f"--out {out}: is a file; give a folder")
+    if stage and kind and "loss" not in kind:
+        raise XtuiError("--stage picks the stages of the loss curves: add --kind loss, or leave --stage out")
     store, record = _load_experiment(experiment)
     paths = plot(store, record, kind or KINDS, out, stage)
     if not paths:
@@ -784,6 +840,8 @@ def runs_reindex():
 
     store = RunStore()
     experiments, stages = store.reindex()
+    for line in store.reindex_skipped:
+        err.print(f"warning: left out of the index: {line}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"reindexed {experiments} experiments and {stages} stages from {store.home}", highlight=False)
 
 

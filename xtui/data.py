@@ -12,24 +12,38 @@ from typing import Iterator, Optional
 from .errors import DataError
 from .tasks import LOCAL_EXTENSIONS, Task
 
+BOM = b"\xef\xbb\xbf"
+
+
+def _lines(path: Path) -> Iterator[tuple]:
+    """(line number, text) of a UTF-8 text file, each line decoded on its own so that a bad byte
+    is told with its line; a byte order mark or an unreadable file is one DataError."""
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or type(error).__name__})") from None
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            if number == 1 and raw.startswith(BOM):
+                raise DataError(f"{path}: starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM")
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{path}:{number}: not valid UTF-8; data files must be UTF-8 text") from None
+
 
 def read_jsonl(path: Path) -> Iterator[tuple]:
     """(line number, object) of a JSON-lines file; blank lines are skipped."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise DataError(f"{path}:{number}: not valid UTF-8; data files must be UTF-8 text") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{number}: invalid JSON ({error.msg}); expected one JSON object per line") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            yield number, row
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path}:{number}: invalid JSON ({error.msg}); expected one JSON object per line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+        yield number, row
 
 
 def read_conllu(path: Path) -> Iterator[dict]:
@@ -41,30 +55,29 @@ def read_conllu(path: Path) -> Iterator[dict]:
     tokens: list[str] = []
     tags: list[str] = []
     start = 1
-    with open(path, encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, 1):
-            line = raw.rstrip("\n")
-            if not line.strip():
-                if tokens:
-                    yield {"tokens": tokens, "upos": tags, "line": start}
-                tokens, tags = [], []
-                continue
-            if line.startswith("#"):
-                continue
-            columns = line.split("\t")
-            if len(columns) not in (3, 10):
-                raise DataError(
-                    f"{path}:{number}: expected 10 tab-separated CoNLL-U columns (or 3), got {len(columns)}"
-                )
-            word_id = columns[0]
-            if "-" in word_id or "." in word_id:
-                continue
-            if not word_id.isdigit():
-                raise DataError(f"{path}:{number}: word ID {word_id!r} is not a number")
-            if not tokens:
-                start = number
-            tokens.append(columns[1])
-            tags.append(columns[3] if len(columns) == 10 else columns[2])
+    for number, raw in _lines(path):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            if tokens:
+                yield {"tokens": tokens, "upos": tags, "line": start}
+            tokens, tags = [], []
+            continue
+        if line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) not in (3, 10):
+            raise DataError(
+                f"{path}:{number}: expected 10 tab-separated CoNLL-U columns (or 3), got {len(columns)}"
+            )
+        word_id = columns[0]
+        if "-" in word_id or "." in word_id:
+            continue
+        if not word_id.isdigit():
+            raise DataError(f"{path}:{number}: word ID {word_id!r} is not a number")
+        if not tokens:
+            start = number
+        tokens.append(columns[1])
+        tags.append(columns[3] if len(columns) == 10 else columns[2])
     if tokens:
         yield {"tokens": tokens, "upos": tags, "line": start}
 
@@ -73,8 +86,21 @@ def read_squad(path: Path) -> Iterator[dict]:
     """Questions of a SQuAD v1.1/v2.0 JSON file, flattened as the HF ``squad`` rows (plus the
     paragraph's ``sentence_breaks`` when it has them, as XQuAD-R's files do)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or type(error).__name__})") from None
+    if raw.startswith(BOM):
+        raise DataError(f"{path}: starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 (byte {raw[error.start]:#04x} at offset {error.start}); "
+                        "data files must be UTF-8 text") from None
+    if not text.strip():
+        raise DataError(f"{path}: has no examples (the file is empty); expected SQuAD JSON")
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg}); expected SQuAD JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
@@ -118,27 +144,34 @@ def read_squad(path: Path) -> Iterator[dict]:
 READERS = {"jsonl": read_jsonl, "conllu": read_conllu, "json": read_squad}
 
 
-def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path]) -> list[dict]:
+def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path], misaligned: str = "error",
+                  skipped: Optional[dict] = None) -> list[dict]:
     """The examples of one (language, split) of a task, in the format of its kind.
 
     A ``split_parts`` split is its parts' examples in order, each with ``"part"`` added; a
     ``pooled_splits`` split is the split of ``language`` then of every other pooled language that
-    has it, each example with ``"language"`` added.
+    has it, each example with ``"language"`` added. In local files, a QA answer whose
+    ``answer_start`` does not point at its text is a DataError (``misaligned="error"``) or leaves
+    its question out (``"skip"``, counted per file in ``skipped``).
     """
     task = task.with_data(data_dir)
+    options = {"misaligned": misaligned, "skipped": skipped}
     if split in task.pooled_splits:
         examples = []
         for other in task.pool_languages(language, split):
             if other == language or task.has_split(other, split, data_dir):
-                examples.extend({**example, "language": other} for example in _load_split(task, other, split, data_dir))
+                examples.extend({**example, "language": other}
+                                for example in _load_split(task, other, split, data_dir, **options))
         return examples
     parts = task.split_parts.get(split)
     if parts:
-        return [{**example, "part": part} for part in parts for example in _load_split(task, language, part, data_dir)]
-    return _load_split(task, language, split, data_dir)
+        return [{**example, "part": part} for part in parts
+                for example in _load_split(task, language, part, data_dir, **options)]
+    return _load_split(task, language, split, data_dir, **options)
 
 
-def _load_split(task: Task, language: str, split: str, data_dir: Optional[Path]) -> list[dict]:
+def _load_split(task: Task, language: str, split: str, data_dir: Optional[Path], misaligned: str = "error",
+                skipped: Optional[dict] = None) -> list[dict]:
     if task.generate is not None:
         return list(task.generate(language, split))
     if task.uses_local(data_dir):
@@ -154,8 +187,18 @@ def _load_split(task: Task, language: str, split: str, data_dir: Optional[Path])
                             "with one label per line")
         reader = READERS[path.suffix.lstrip(".")]
         if reader is read_jsonl:
-            return _kept(_convert(task, row, f"{path}:{number}") for number, row in reader(path))
-        return _kept(_convert(task, row, f"{path}:{row['line']}" if "line" in row else str(path)) for row in reader(path))
+            examples = _kept(_convert(task, row, f"{path}:{number}") for number, row in reader(path))
+        else:
+            examples = _kept(_convert(task, row, f"{path}:{row['line']}" if "line" in row else str(path))
+                             for row in reader(path))
+        kept = _aligned(examples, path, misaligned)
+        if len(kept) < len(examples) and skipped is not None:
+            skipped[str(path)] = len(examples) - len(kept)
+        if not kept:
+            left = f" left once {len(examples)} with misaligned answers are left out" if examples else ""
+            raise DataError(f"{path}: has no examples{left}; a data file needs at least one "
+                            "(an empty file, or only blank lines or comments?)")
+        return kept
     task.check_available(data_dir)
     refs = task.hub_refs(language, split)
     if not refs:
@@ -168,10 +211,44 @@ def _kept(examples) -> list[dict]:
     return [example for example in examples if example is not None]
 
 
+def misaligned_answer(example: dict) -> Optional[tuple]:
+    """(text, answer_start) of the first answer of a QA example whose offset does not point at its
+    text in the context, or None (also for examples that are not QA)."""
+    answers, context = example.get("answers"), example.get("context")
+    if not isinstance(answers, dict) or not isinstance(context, str):
+        return None
+    for text, start in zip(answers.get("text") or [], answers.get("answer_start") or []):
+        if isinstance(start, int) and isinstance(text, str) and context[start:start + len(text)] != text:
+            return text, start
+    return None
+
+
+def _aligned(examples: list, path: Path, misaligned: str) -> list:
+    """The examples whose answers point at their text; the first one that does not is a DataError
+    unless ``misaligned`` is ``skip``. (The HF SQuAD processor skips such answers with a warning
+    when training; here they are named before anything runs.)"""
+    kept = []
+    for example in examples:
+        bad = misaligned_answer(example)
+        if bad is None:
+            kept.append(example)
+            continue
+        if misaligned == "skip":
+            continue
+        text, start = bad
+        context = example["context"]
+        found = (f"the context has {context[start:start + len(text)]!r} there" if start < len(context)
+                 else f"the context is only {len(context)} characters long")
+        raise DataError(f"{path}: question {example.get('id')!r}: answer {text!r} does not start at answer_start "
+                        f"{start} ({found}); fix the offset, or set misaligned_answers = \"skip\" under [data] "
+                        "in the spec to leave such questions out (data.misaligned_answers)")
+    return kept
+
+
 def _convert(task: Task, row: dict, where: str) -> Optional[dict]:
     try:
         return task.convert(row, task.labels) if task.labels_file else task.convert(row)
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    except Exception as error:  # a plugin's converter may raise anything about a row it cannot read
         raise DataError(f"{where}: row does not fit task {task.name!r} ({type(error).__name__}: {error})") from None
 
 
@@ -192,17 +269,3 @@ def load_hub_rows(ref) -> list[dict]:
     for column, prefix in ref.startswith:
         dataset = dataset.filter(lambda row, c=column, p=prefix: str(row[c]).startswith(p))
     return [dict(row) for row in dataset]
-
-
-_COUNTS: dict = {}
-
-
-def count_examples(task: Task, language: str, split: str, data_dir: Optional[Path]) -> Optional[int]:
-    """How many examples (language, split) has, when that is cheap to know (generated or
-    local data); None for Hub data, which is only counted when a worker loads it."""
-    if task.generate is None and not task.uses_local(data_dir):
-        return None
-    key = task.fingerprint(language, split, data_dir)
-    if key not in _COUNTS:
-        _COUNTS[key] = len(load_examples(task, language, split, data_dir))
-    return _COUNTS[key]

@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -50,6 +50,10 @@ class EventTail:
         self.path = Path(path)
         self.offset = 0
         self.partial = b""
+        self.lines = 0
+        self.bad_lines = 0
+        """Complete lines that are not a JSON object (a damaged file); they are skipped."""
+        self.first_bad: Optional[int] = None
 
     def read(self) -> list:
         try:
@@ -64,11 +68,18 @@ class EventTail:
         self.partial = lines.pop()
         events = []
         for line in lines:
-            if line.strip():
-                try:
-                    events.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
+            self.lines += 1
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
+                event = None
+            if isinstance(event, dict):
+                events.append(event)
+                continue
+            self.bad_lines += 1
+            self.first_bad = self.first_bad or self.lines
         return events
 
 

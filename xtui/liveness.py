@@ -73,19 +73,43 @@ def stage_state(folder: Path) -> tuple:
     """(status, detail) of a stage directory: done, running, failed, stopped, interrupted or pending."""
     folder = Path(folder)
     result = read_json(folder / "result.json")
-    if result and result.get("status") == "done":
+    if isinstance(result, dict) and result.get("status") == "done" and _own(result, folder):
         return "done", ""
     running = read_json(folder / "running.json")
-    if running and worker_alive(folder, running):
+    if isinstance(running, dict) and worker_alive(folder, running):
         return "running", ""
-    events = EventTail(folder / "events.jsonl").read()
+    damage = _damage(folder)
+    if damage:
+        return "failed", damage
+    tail = EventTail(folder / "events.jsonl")
+    events = tail.read()
     told = last_word(events)
     if told is not None:
         return str(told[0]), told[1]
+    if tail.bad_lines:
+        return "failed", (f"events.jsonl is damaged (line {tail.first_bad} is not a JSON event); "
+                          "`xtui run` runs the stage again")
     if running or events:
-        log = Path(running["log"]) if running and running.get("log") else folder / "worker.log"
+        log = Path(running["log"]) if isinstance(running, dict) and running.get("log") else folder / "worker.log"
         return "failed", "worker died without a result" + _last_line(log)
     return "pending", ""
+
+
+def _own(result: dict, folder: Path) -> bool:
+    """Whether a result is this folder's stage's (a stage folder is named by its hash's first characters)."""
+    return result.get("hash") is None or str(result["hash"]).startswith(folder.name)
+
+
+def _damage(folder: Path) -> str:
+    """A result that exists but cannot be read: named as damaged, not as a worker that died."""
+    from .store import json_file_damage
+
+    why = json_file_damage(folder / "result.json", None)
+    if why is None and (folder / "result.json").is_file():
+        result = read_json(folder / "result.json")
+        if not _own(result, folder):
+            why = f"it is the result of another stage, {str(result.get('hash'))[:12]}"
+    return f"result.json is damaged ({why}); `xtui run` runs the stage again" if why else ""
 
 
 def _last_line(log: Path) -> str:

@@ -119,6 +119,14 @@ def resolve_model(name: str, extra_presets: Optional[dict] = None) -> ModelRef:
         source = preset.resolve()
         tiny = name == "tiny"
         local = Path(source)
+        if preset.prepare is None:  # a preset the worker makes (e5) has no folder to check yet
+            if local.is_dir():
+                if name not in PRESETS:  # xtui's own presets come from wheels; a plugin's folder is checked
+                    _check_folder(local, name)
+            elif source.startswith((".", "/", "~")):
+                raise SpecError(f"field 'model': preset {name!r} names the folder {source}, which does not exist")
+            elif _hub_offline():  # a preset on the Hub is a Hub model like any other
+                _require_cached(source, presets, f"{name!r} ({source})")
         if preset.fingerprint is not None:
             fingerprint = preset.fingerprint()
         else:
@@ -130,28 +138,32 @@ def resolve_model(name: str, extra_presets: Optional[dict] = None) -> ModelRef:
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise SpecError(f"field 'model': folder {path} has no config.json; give a model folder, a Hub id or a preset ({', '.join(presets)})")
+        _check_folder(path, f"model folder {path}")
         return ModelRef(name, str(path.resolve()), False, _folder_fingerprint(path))
     if name.startswith((".", "/", "~")):
         raise SpecError(f"field 'model': no such folder {name!r}; give a model folder, a Hub id or a preset ({', '.join(presets)})")
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+    if _hub_offline():
         _require_cached(name, presets)
     return ModelRef(name, name, False, "hub:" + name)
 
 
-def _require_cached(name: str, presets: dict) -> None:
-    """Offline, a Hub model must already be in the local cache: say so before any stage starts."""
-    from huggingface_hub import try_to_load_from_cache
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
-    repo, _, revision = name.partition("@")
-    try:
-        cached = try_to_load_from_cache(repo, "config.json", revision=revision or None)
-    except Exception:  # an invalid repo id is the same mistake for the user
-        cached = None
-    if not isinstance(cached, str):
-        raise SpecError(
-            f"field 'model': {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
-            f"download it once online, or give a local folder or a preset ({', '.join(presets)})"
-        )
+
+def _check_folder(folder: Path, label: str) -> None:
+    """Config, tokenizer and weights of a model folder, as the worker will load them (xtui.validate)."""
+    from .validate import check_model_folder
+
+    check_model_folder(folder, label)
+
+
+def _require_cached(name: str, presets: dict, label: Optional[str] = None) -> None:
+    """Offline, a Hub model must already be in the local cache, with its tokenizer and weights:
+    say so before any stage starts."""
+    from .validate import check_hub_model_cached
+
+    check_hub_model_cached(name, label or repr(name), list(presets))
 
 
 def prepare_model(model: dict, log=lambda _: None) -> None:

@@ -77,7 +77,8 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
     """Expand a validated spec into its stage DAG. Raises SpecError naming the field."""
     data_dir = data_dir_from_env(spec.data_dir)
     if data_dir is not None and not data_dir.is_dir():
-        raise SpecError(f"{source}: data folder {data_dir} (data_dir or XTUI_DATA_DIR) does not exist")
+        problem = "is a file, not a folder" if data_dir.exists() else "does not exist"
+        raise SpecError(f"{source}: data folder {data_dir} (data_dir or XTUI_DATA_DIR) {problem}")
     try:
         model = resolve_model(spec.model, registry.models)
     except SpecError as error:
@@ -99,6 +100,10 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
         if isinstance(entry, list):
             if len(set(entry)) != len(entry):
                 raise SpecError(f"{source}: field 'intermediate.tasks[{index}]': a mixture lists a task twice")
+            if NONE in entry:
+                raise SpecError(f"{source}: field 'intermediate.tasks[{index}][{entry.index(NONE)}]': a mixture cannot "
+                                f"include {NONE!r} (no intermediate training); list it on its own, "
+                                f"e.g. tasks = ['none', {[t for t in entry if t != NONE]!r}]")
             for position, member in enumerate(entry):
                 _prefixed(source, lambda m=member, i=index, j=position: _task_for(
                     registry, m, f"intermediate.tasks[{i}][{j}]", "intermediate"))
@@ -190,16 +195,34 @@ class _Builder:
             where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
             raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}, "
                             f"needed for {what}")
+        self._check_data(task, language, split, field)
         return task.fingerprint(language, split, self.data_dir)
 
-    def _check_pool(self, task: Task, language: str, shots: int) -> None:
-        from .data import count_examples
+    def _check_data(self, task: Task, language: str, split: str, field: str, count: bool = False) -> Optional[int]:
+        """Read the split as the worker will (xtui.validate): a file it cannot read, or Hub data missing
+        offline, is an error on ``field`` now; answers left out by ``data.misaligned_answers`` are noted."""
         from .errors import DataError
+        from .validate import check_split
 
+        misaligned = self.plan.spec.data.misaligned_answers
         try:
-            size = count_examples(task, language, task.shot_split, self.data_dir)
+            size, skipped = check_split(task, language, split, self.data_dir, misaligned, count)
         except DataError as error:
-            raise SpecError(f"{self.source}: {error}") from None
+            raise SpecError(f"{self.source}: field {field!r}: {error}") from None
+        for path, questions in skipped.items():
+            self.note(f"{path}: {questions} question{'s' if questions != 1 else ''} left out, their answer_start not "
+                      "pointing at their answer text (data.misaligned_answers = \"skip\")")
+        return size
+
+    def _validation(self, task: Task, field: str) -> Optional[str]:
+        """The fingerprint of the task's English validation split when it has one (checked like any data)."""
+        if not task.validation_split or not task.has_split(task.train_language, task.validation_split, self.data_dir):
+            return None
+        self._check_data(task, task.train_language, task.validation_split, field)
+        return task.fingerprint(task.train_language, task.validation_split, self.data_dir)
+
+    def _check_pool(self, task: Task, language: str, shots: int) -> None:
+        size = self._check_data(task, language, task.shot_split, "fewshot.shots", count=True)
         if size is not None and shots > size:
             raise SpecError(
                 f"{self.source}: field 'fewshot.shots': K={shots} is larger than the {language} shot pool of "
@@ -224,7 +247,7 @@ class _Builder:
         try:
             path = find_set(root, task.name, shots, language, shot_set)
             if task.generate is not None or task.uses_local(self.data_dir):
-                pool = load_examples(task, language, task.shot_split, self.data_dir)
+                pool = load_examples(task, language, task.shot_split, self.data_dir, self.plan.spec.data.misaligned_answers)
                 match_set(path, pool, task.with_data(self.data_dir).labels,
                           f"the {language} shot pool of {task.name} ({task.shot_split})")
         except DataError as error:
@@ -302,8 +325,9 @@ class _Builder:
     def _intermediate_data(self, task: Task) -> dict:
         data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {task.name}",
                                     "intermediate.tasks")}
-        if task.validation_split and task.has_split(task.train_language, task.validation_split, self.data_dir):
-            data["validation"] = task.fingerprint(task.train_language, task.validation_split, self.data_dir)
+        validation = self._validation(task, "intermediate.tasks")
+        if validation is not None:
+            data["validation"] = validation
         return data
 
     def _mixture(self, entry: list, base: dict, seed: int) -> StageConfig:
@@ -330,6 +354,8 @@ class _Builder:
         spec = self.plan.spec
         base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None,
                 "run": spec.run.model_dump()}
+        if spec.data.misaligned_answers != "error":  # what the data is, so hashed; absent by default (hashes unchanged)
+            base["misaligned_answers"] = spec.data.misaligned_answers
         parent = None
         if isinstance(entry, list):
             parent = self._mixture(entry, base, seed).hash
@@ -348,8 +374,9 @@ class _Builder:
             self.untrained(entry, target, seed, base, parent, languages, setting, several)
             return
         data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", setting.field)}
-        if target.validation_split and target.has_split(target.train_language, target.validation_split, self.data_dir):
-            data["validation"] = target.fingerprint(target.train_language, target.validation_split, self.data_dir)
+        validation = self._validation(target, setting.field)
+        if validation is not None:
+            data["validation"] = validation
         target_stage = self._add(
             StageType.TARGET, parent,
             {**base, **self._task_config(target, setting.pooling), "language": target.train_language, "data": data,

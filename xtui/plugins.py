@@ -1,14 +1,18 @@
 """Loading plugins: every entry point of the ``xtui`` group, each in its own try/except.
 
 A plugin that fails to import, raises in a hook or registers something invalid is
-recorded with its error and everything else keeps working. ``XTUI_STRICT_PLUGINS=1``
+recorded with its error and everything else keeps working: any exception, ``SystemExit`` and
+``KeyboardInterrupt`` raised by the plugin's own code included (a real Ctrl-C still stops xtui). ``XTUI_STRICT_PLUGINS=1``
 turns such failures into an error, for plugin authors.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Callable, Optional
@@ -99,6 +103,44 @@ def load_plugins(strict: Optional[bool] = None, refresh: bool = False) -> Regist
 
     # the built-in kinds through the same hook as any plugin's (never a failure a user could cause)
     _register_module(registry, PluginInfo("kinds", "xtui.kinds", "xtui", __version__), kinds)
+    with _user_interrupts() as interrupted:
+        _load_entry_points(registry, strict, interrupted)
+    _REGISTRY = registry
+    return registry
+
+
+@contextmanager
+def _user_interrupts():
+    """While plugins load, a SIGINT (the user's Ctrl-C) is recorded before it raises, so that a
+    KeyboardInterrupt raised by a plugin's own code can be told from it. Only the main thread
+    receives signals; elsewhere every KeyboardInterrupt comes from code."""
+    state = {"signalled": False}
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous is None:
+        yield state
+        return
+
+    def record(signum, frame):
+        state["signalled"] = True
+        if callable(previous):
+            previous(signum, frame)  # the default handler raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _failure(error: BaseException) -> str:
+    """``SystemExit: 3``: the first line of what a plugin raised."""
+    text = str(error).strip()
+    return (f"{type(error).__name__}: {text}" if text else type(error).__name__).splitlines()[0]
+
+
+def _load_entry_points(registry: Registry, strict: bool, interrupted: dict) -> None:
     for ep in _entry_points():
         dist = getattr(ep, "dist", None)
         info = PluginInfo(
@@ -111,12 +153,14 @@ def load_plugins(strict: Optional[bool] = None, refresh: bool = False) -> Regist
         try:
             module = ep.load()
             _register_module(registry, info, module)
-        except Exception as error:  # a broken plugin must not take xtui down
-            info.error = f"{type(error).__name__}: {error}".splitlines()[0]
+        except KeyboardInterrupt as error:
+            if interrupted["signalled"]:  # the user pressed Ctrl-C: stop, as anywhere else
+                raise
+            info.error = _failure(error)
+        except BaseException as error:  # a broken plugin must not take xtui down, sys.exit() included
+            info.error = _failure(error)
         if info.error and strict:
             raise PluginError(f"plugin {info.name} ({info.distribution} {info.version}) failed: {info.error}")
-    _REGISTRY = registry
-    return registry
 
 
 def _register_module(registry: Registry, info: PluginInfo, module) -> None:

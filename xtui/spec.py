@@ -9,7 +9,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,10 +18,17 @@ from .errors import SpecError
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NONE = "none"
 Pooling = Optional[Literal["cls", "mean"]]
+INT64_MAX = 2**63 - 1
+"""Step counts end up in torch int64 tensors and schedulers: larger integers never finish."""
+SEED_MAX = 2**32 - 1
+"""NumPy's seed range (``accelerate.utils.set_seed`` seeds random, NumPy and torch with one value)."""
+EPOCHS_MAX = 1_000_000
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+    # inf and nan parse from TOML as floats; no training setting means them
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
 
 
 class Training(_Strict):
@@ -29,8 +36,8 @@ class Training(_Strict):
 
     batch_size: int = Field(16, ge=1, le=4096)
     learning_rate: float = Field(2e-5, gt=0, lt=1)
-    max_steps: Optional[int] = Field(None, ge=1)
-    epochs: Optional[float] = Field(None, gt=0)
+    max_steps: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    epochs: Optional[float] = Field(None, gt=0, le=EPOCHS_MAX)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.01, ge=0, lt=1)
     max_length: int = Field(128, ge=8, le=4096)
@@ -106,8 +113,8 @@ class TargetOverride(_Strict):
     languages: Optional[Union[list[str], str]] = None
     batch_size: Optional[int] = Field(None, ge=1, le=4096)
     learning_rate: Optional[float] = Field(None, gt=0, lt=1)
-    max_steps: Optional[int] = Field(None, ge=1)
-    epochs: Optional[float] = Field(None, gt=0)
+    max_steps: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    epochs: Optional[float] = Field(None, gt=0, le=EPOCHS_MAX)
     warmup_ratio: Optional[float] = Field(None, ge=0, lt=1)
     weight_decay: Optional[float] = Field(None, ge=0, lt=1)
     max_length: Optional[int] = Field(None, ge=8, le=4096)
@@ -214,7 +221,7 @@ class Target(Training):
 class Fewshot(_Strict):
     shots: list[int] = Field(default_factory=lambda: [0], min_length=1)
     shot_sets: int = Field(5, ge=1, le=100)
-    steps: int = Field(10, ge=1)
+    steps: int = Field(10, ge=1, le=INT64_MAX)
     batch_size: int = Field(8, ge=1, le=4096)
     learning_rate: float = Field(1e-5, gt=0, lt=1)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
@@ -240,6 +247,8 @@ class Fewshot(_Strict):
     def _shots(cls, shots):
         if any(k < 0 for k in shots):
             raise ValueError("shot counts must be 0 or more")
+        if any(k > INT64_MAX for k in shots):
+            raise ValueError(f"shot counts must be at most {INT64_MAX}")
         if len(set(shots)) != len(shots):
             raise ValueError("shot counts are listed twice")
         return sorted(shots)
@@ -268,7 +277,7 @@ class Run(_Strict):
     """How stages run; none of it changes their results (not part of stage hashes)."""
 
     checkpoint_every_minutes: float = Field(10.0, ge=0)
-    checkpoint_every_steps: Optional[int] = Field(None, ge=1)
+    checkpoint_every_steps: Optional[int] = Field(None, ge=1, le=INT64_MAX)
     auto_batch_size: bool = False
     trackers: list[str] = Field(default_factory=list)
     """Experiment trackers fed by every stage's events (``tensorboard``, ``wandb``, ``mlflow``; xtui.trackers)."""
@@ -284,12 +293,32 @@ class Run(_Strict):
         return trackers
 
 
+MISALIGNED_ANSWERS = ("error", "skip")
+
+
+class Data(_Strict):
+    """``[data]``: what to do with data that is well-formed but wrong."""
+
+    misaligned_answers: str = "error"
+    """QA answers whose ``answer_start`` does not point at their text: ``error`` (name the file,
+    question and offset before anything runs) or ``skip`` (leave those questions out; the plan
+    says how many)."""
+
+    @field_validator("misaligned_answers")
+    @classmethod
+    def _misaligned(cls, value):
+        if value not in MISALIGNED_ANSWERS:
+            raise ValueError(f"must be one of {', '.join(MISALIGNED_ANSWERS)}")
+        return value
+
+
 class Spec(_Strict):
     name: str
     model: str = "xlm-roberta-base"
-    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [1], min_length=1)
     data_dir: Optional[str] = None
     description: str = ""
+    data: Data = Field(default_factory=Data)
     intermediate: Intermediate = Field(default_factory=Intermediate)
     target: Target
     fewshot: Fewshot = Field(default_factory=Fewshot)
@@ -300,7 +329,16 @@ class Spec(_Strict):
     def _name(cls, name):
         if not NAME_PATTERN.match(name):
             raise ValueError("use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        if ".." in name:  # experiment ids contain the name, and an id never contains '..'
+            raise ValueError("must not contain '..' (the experiment id is made from it)")
         return name
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, folder):
+        if folder is not None and not folder.strip():
+            raise ValueError("give a data folder, or leave the field out (then XTUI_DATA_DIR, or the Hub)")
+        return folder
 
     @field_validator("seeds")
     @classmethod
@@ -345,14 +383,21 @@ def _describe(error: dict) -> str:
 
 
 def _model_at(path: Optional[str]):
+    """The section model at a dotted field path; a ``dict[str, Model]`` field (``target.per_task``)
+    takes the next part as its key."""
     model = Spec
     if not path or path == "(top level)":
         return Spec
-    for part in path.split("."):
-        info = model.model_fields.get(part)
-        if info is None or not isinstance(info.annotation, type) or not issubclass(info.annotation, BaseModel):
+    parts = path.split(".")
+    while parts:
+        info = model.model_fields.get(parts.pop(0))
+        annotation = info.annotation if info is not None else None
+        if get_origin(annotation) is dict and parts:
+            parts.pop(0)  # the key: a task name
+            annotation = get_args(annotation)[1]
+        if not isinstance(annotation, type) or not issubclass(annotation, BaseModel):
             return None
-        model = info.annotation
+        model = annotation
     return model
 
 
@@ -396,11 +441,19 @@ def load_spec(path: Path, overrides: Optional[list[str]] = None) -> tuple[Spec, 
     """Read, override and validate a spec; returns it with the TOML text as run."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"{path}: cannot read spec ({error})") from None
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read spec ({error.strerror or error})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise SpecError(f"{path}: starts with a UTF-8 byte order mark (BOM), which TOML does not allow; "
+                        "save the spec as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: cannot read spec: not UTF-8 text (byte {raw[error.start]:#04x} at offset "
+                        f"{error.start}); save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -178,6 +178,9 @@ class StageConfig:
     stratified: Optional[bool] = None
     shot_source: Optional[dict] = None
     shot_file: Optional[str] = None
+    misaligned_answers: Optional[str] = None
+    """``"skip"``: QA questions whose answer_start does not point at their text are left out of the
+    data (``[data] misaligned_answers``); absent for the default, an error at plan time."""
     # -- this run only --------------------------------------------------------------------
     parent_dir: Optional[str] = None
     cache_dir: Optional[str] = None
@@ -274,8 +277,8 @@ class StageConfig:
 
 REQUIRED = ("hash", "type", "parent", "model", "seed", "task", "kind", "class_names", "language", "grid")
 OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "mixture", "evaluation", "eval_batch_size", "max_length", "shots",
-                      "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file", "parent_dir",
-                      "cache_dir", "tracking", "scorer")
+                      "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file", "misaligned_answers",
+                      "parent_dir", "cache_dir", "tracking", "scorer")
 
 
 def _plain(value: Any) -> Any:

@@ -40,16 +40,14 @@ class AtomicJSONStorage(Storage):
         self.path = Path(path)
 
     def read(self) -> Optional[dict]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        if not text.strip():
+        text = read_index_text(self.path)
+        if text is None:
             return None
         try:
-            return json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError:
             raise _damaged(self.path) from None
+        return check_index_shape(data, self.path)
 
     def write(self, data: dict) -> None:
         atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
@@ -62,9 +60,35 @@ class RunStore:
     def __init__(self, home: Optional[Path] = None):
         self.home = Path(home) if home else xtui_home()
         self.index_path = self.home / "index.json"
+        self.reindex_skipped: list = []
+        """The damaged experiment records the last ``reindex`` left out, one line each."""
 
     # -- directories ------------------------------------------------------------------------
+    def check_home(self, writing: bool = False) -> None:
+        """One line when the runs directory cannot be one: it, or a folder above it, is a file."""
+        blocker = next((p for p in (self.home, *self.home.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            verb = "is not writable" if writing else "cannot be read"
+            raise StoreError(f"runs directory {self.home} {verb}: {blocker} is a file, not a folder; "
+                             f"set XTUI_HOME to a {'writable ' if writing else ''}folder")
+
+    def check_usable(self) -> None:
+        """What a run needs of the runs directory, checked without writing anything (so that a dry run
+        refuses what the run would): a folder that can be created and written, and an index in shape."""
+        self.check_home(writing=True)
+        existing = next(p for p in (self.home, *self.home.parents) if p.exists())
+        if not os.access(existing, os.W_OK):
+            raise StoreError(f"runs directory {self.home} is not writable (permissions of {existing}); "
+                             "set XTUI_HOME to a writable folder")
+        text = read_index_text(self.index_path)
+        if text is not None:
+            try:
+                check_index_shape(json.loads(text), self.index_path)
+            except json.JSONDecodeError:
+                raise _damaged(self.index_path) from None
+
     def ensure(self) -> None:
+        self.check_home(writing=True)
         try:
             (self.home / "stages").mkdir(parents=True, exist_ok=True)
             (self.home / "experiments").mkdir(parents=True, exist_ok=True)
@@ -87,9 +111,37 @@ class RunStore:
 
     def stage_result(self, digest: str) -> Optional[dict]:
         result = read_json(self.stage_dir(digest) / "result.json")
-        if result and result.get("status") == "done" and result.get("hash") == digest:
+        if isinstance(result, dict) and result.get("status") == "done" and result.get("hash") == digest:
             return result
         return None
+
+    def damaged_files(self, digests: list) -> list:
+        """(path, why) of the stage files of ``digests`` that exist but cannot be what they claim:
+        result.json and stage.json that do not parse (or belong to another stage), a stage.json the
+        stage contract cannot read (xtui.stage: schema, fields, hash), and the events of unfinished
+        stages with lines that are not JSON events."""
+        from .files import EventTail
+        from .stage import StageConfig, StageError
+
+        damaged = []
+        for digest in dict.fromkeys(digests):
+            folder = self.stage_dir(digest)
+            for name in ("result.json", "stage.json"):
+                why = json_file_damage(folder / name, digest)
+                if why is None and name == "stage.json" and (folder / name).is_file():
+                    try:  # it parses: views read it strictly, and would show a stage of no type
+                        StageConfig.from_json(read_json(folder / name))
+                    except StageError as error:
+                        why = str(error)
+                if why:
+                    damaged.append((folder / name, why))
+            if self.stage_result(digest) is None:
+                tail = EventTail(folder / "events.jsonl")
+                tail.read()
+                if tail.bad_lines:
+                    damaged.append((folder / "events.jsonl", f"line {tail.first_bad} is not a JSON event"
+                                    + (f", and {tail.bad_lines - 1} more" if tail.bad_lines > 1 else "")))
+        return damaged
 
     def experiment_ids_on_disk(self) -> list:
         folder = self.home / "experiments"
@@ -98,7 +150,21 @@ class RunStore:
         return sorted(p.name for p in folder.iterdir() if (p / "experiment.json").is_file())
 
     def read_experiment(self, experiment_id: str) -> Optional[dict]:
-        return read_json(self.experiment_dir(experiment_id) / "experiment.json")
+        """The experiment's record, or None when it is missing or damaged (views skip it)."""
+        record = read_json(self.experiment_dir(experiment_id) / "experiment.json")
+        return record if isinstance(record, dict) else None
+
+    def experiment_record(self, experiment_id: str) -> Optional[dict]:
+        """The experiment's record; None when its folder has none; StoreError naming the file when it
+        is damaged (commands that act on one experiment say so instead of calling it gone)."""
+        path = self.experiment_dir(experiment_id) / "experiment.json"
+        if not path.exists():
+            return None
+        why = json_file_damage(path, None)
+        if why:
+            raise StoreError(f"{path} is damaged ({why}); restore it, or move its folder out of {self.home / 'experiments'} "
+                             "and run `xtui runs reindex`")
+        return read_json(path)
 
     # -- the index ------------------------------------------------------------------------------
     @contextmanager
@@ -107,6 +173,8 @@ class RunStore:
 
         if write:
             self.ensure()
+        else:
+            self.check_home()
         lock = FileLock(str(self.home / "index.lock"), timeout=60) if self.home.is_dir() else None
         if lock is None:
             db = TinyDB(storage=_EmptyStorage)
@@ -139,14 +207,12 @@ class RunStore:
     def _read_table(self, name: str) -> list:
         from filelock import FileLock
 
+        self.check_home()
         if not self.home.is_dir():
             return []
         with FileLock(str(self.home / "index.lock"), timeout=60):
-            try:
-                text = self.index_path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                return []
-        if not text.strip():
+            text = read_index_text(self.index_path)
+        if text is None:
             return []
         table = leading_table(text, name, self.index_path)
         if table is None:
@@ -154,8 +220,17 @@ class RunStore:
                 data = json.loads(text)
             except json.JSONDecodeError:
                 raise _damaged(self.index_path) from None
-            table = data.get(name) if isinstance(data, dict) else None
-        return list(table.values()) if isinstance(table, dict) else []
+            table = check_index_shape(data, self.index_path).get(name, {})
+        return list(_check_table(name, table, self.index_path).values())
+
+    def unindexed(self) -> Optional[str]:
+        """The line to say when the index lists no experiment but their folders exist, else None."""
+        on_disk = self.experiment_ids_on_disk()
+        if not on_disk:
+            return None
+        what = f"{len(on_disk)} experiment is" if len(on_disk) == 1 else f"{len(on_disk)} experiments are"
+        state = "is empty" if self.index_path.exists() else "does not exist"
+        return f"the index at {self.index_path} {state} but {what} on disk; run `xtui runs reindex`"
 
     def stage_summaries(self) -> list:
         with self.index() as db:
@@ -165,9 +240,9 @@ class RunStore:
         """An experiment by id, unique id prefix, name (its latest run) or ``latest``."""
         records = self.experiments()
         if not records:
-            on_disk = self.experiment_ids_on_disk()
-            if on_disk:
-                raise StoreError(f"the index at {self.index_path} is empty but {len(on_disk)} experiments are on disk; run `xtui runs reindex`")
+            unindexed = self.unindexed()
+            if unindexed:
+                raise StoreError(unindexed)
             raise StoreError(f"no experiments in {self.home} yet; start one with `xtui run SPEC`")
         if name == "latest":
             return records[-1]
@@ -189,8 +264,14 @@ class RunStore:
         from .results import stage_summary
 
         experiments, stages = [], {}
+        self.check_home(writing=True)
+        self.reindex_skipped = []
         for experiment_id in self.experiment_ids_on_disk():
-            record = self.read_experiment(experiment_id)
+            try:
+                record = self.experiment_record(experiment_id)
+            except StoreError as error:  # one damaged record must not keep the others out of the index
+                self.reindex_skipped.append(str(error))
+                continue
             if not record:
                 continue
             experiments.append(index_record(record))
@@ -205,8 +286,82 @@ class RunStore:
         return len(experiments), len(stages)
 
 
-def _damaged(path: Path) -> StoreError:
-    return StoreError(f"index {path} is not valid JSON; rebuild it from the run directories with `xtui runs reindex`")
+def _damaged(path: Path, why: str = "not valid JSON") -> StoreError:
+    return StoreError(f"index {path} is damaged ({why}); rebuild it from the run directories with `xtui runs reindex`")
+
+
+def read_index_text(path: Path) -> Optional[str]:
+    """The index's text; None when there is none yet. xtui never writes an empty or partial index
+    (every write is an atomic replace), so an empty one is damaged."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise _damaged(path, "a folder, not a file") from None
+    except OSError as error:
+        raise StoreError(f"index {path} cannot be read ({error.strerror}); check its permissions") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _damaged(path, "not UTF-8 text") from None
+    if not text.strip():
+        raise _damaged(path, "the file is empty")
+    return text
+
+
+TABLE_KEYS = {"experiments": "id", "stages": "hash"}
+
+
+def check_index_shape(data, path: Path) -> dict:
+    """The index as TinyDB keeps it: an object of tables, each an object of records (objects), with an
+    ``id`` per experiment and a ``hash`` per stage summary; StoreError (damaged) otherwise."""
+    if not isinstance(data, dict):
+        raise _damaged(path, f"expected a JSON object of tables, got {_kind(data)}")
+    for name, table in data.items():
+        _check_table(name, table, path)
+    return data
+
+
+def _check_table(name: str, table, path: Path) -> dict:
+    if not isinstance(table, dict):
+        raise _damaged(path, f"table {name!r} is {_kind(table)}, not an object of records")
+    key = TABLE_KEYS.get(name)
+    for doc_id, record in table.items():
+        if not isinstance(record, dict):
+            raise _damaged(path, f"{name} record {doc_id} is {_kind(record)}, not an object")
+        if key and not isinstance(record.get(key), str):
+            raise _damaged(path, f"{name} record {doc_id} has no {key!r}")
+    return table
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def json_file_damage(path: Path, digest: Optional[str]) -> Optional[str]:
+    """Why a run-directory JSON file that exists is damaged (not UTF-8, not JSON, not an object, the
+    result of another stage), or None when it is sound or absent."""
+    try:
+        raw = Path(path).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        return "a folder, not a file"
+    except OSError as error:
+        return f"cannot be read: {error.strerror}"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except json.JSONDecodeError as error:
+        return "empty" if not raw.strip() else f"not valid JSON: {error.msg} at line {error.lineno}"
+    if not isinstance(data, dict):
+        return f"{_kind(data)}, not a JSON object"
+    if digest is not None and data.get("hash") not in (None, digest):
+        return f"it is the result of another stage, {str(data.get('hash'))[:12]}"
+    return None
 
 
 def leading_table(text: str, name: str, path: Path) -> Optional[dict]:
@@ -223,7 +378,7 @@ def leading_table(text: str, name: str, path: Path) -> Optional[dict]:
     except json.JSONDecodeError:
         raise _damaged(path) from None
     if not isinstance(table, dict):
-        raise _damaged(path)
+        raise _damaged(path, f"table {name!r} is {_kind(table)}, not an object of records")
     return table
 
 

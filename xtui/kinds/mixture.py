@@ -110,8 +110,6 @@ class MixtureKind(Kind):
             raise ValueError("a mixture batch must hold one task's features")
         batch = self.kinds[index].collate(features)
         batch["task_index"] = index  # a Python int: no host sync to read it back (Accelerate leaves it as is)
-        # batches each task got (in this process, since any resume: skipped batches are never collated)
-        self.batches[index] = self.batches.get(index, 0) + 1
         return batch
 
     def record(self) -> dict:
@@ -123,7 +121,11 @@ class MixtureKind(Kind):
         return MixtureHeads(self.names, [kind.build_head(hidden_size, dropout) for kind in self.kinds])
 
     def loss(self, logits, batch):
-        return self.kinds[int(batch["task_index"])].loss(logits, batch)
+        index = int(batch["task_index"])
+        # batches each task trained on (in this process, since any resume). Counted here, not in
+        # collate: the data loader collates a batch ahead of training, and past the last step.
+        self.batches[index] = self.batches.get(index, 0) + 1
+        return self.kinds[index].loss(logits, batch)
 
     def features(self, examples):
         raise RuntimeError("a mixture's features are its tasks' features: see MixtureKind.join")

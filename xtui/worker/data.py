@@ -50,30 +50,34 @@ class StageData:
             self.tokenizers[source] = AutoTokenizer.from_pretrained(name, revision=revision or None)
         return self.tokenizers[source]
 
-    def examples(self, task, language: str, split: str, data_dir: Optional[str] = None) -> list:
+    def examples(self, task, language: str, split: str, data_dir: Optional[str] = None,
+                 misaligned: Optional[str] = None) -> list:
+        """``misaligned``: the stage's ``misaligned_answers`` (None: the default, an error)."""
         from ..data import load_examples
 
-        key = (task.name, language, split, data_dir)
+        key = (task.name, language, split, data_dir, misaligned)
         if key not in self.examples_cache:
-            self.examples_cache[key] = load_examples(task, language, split, Path(data_dir) if data_dir else None)
+            self.examples_cache[key] = load_examples(task, language, split, Path(data_dir) if data_dir else None,
+                                                     misaligned or "error")
         return self.examples_cache[key]
 
     # -- features --------------------------------------------------------------------------------
     def features(self, kind, task, language: str, split: str, data_dir: Optional[str] = None, model: dict = None,
-                 kind_ref=None) -> list:
+                 kind_ref=None, misaligned: Optional[str] = None) -> list:
         """Tokenised features of a split: once per process, and once per runs directory through the
         content-addressed cache (data fingerprint, tokenizer, max length, kind code, options)."""
-        key = self.feature_key(kind, task, language, split, data_dir, model, kind_ref)
+        key = self.feature_key(kind, task, language, split, data_dir, model, kind_ref, misaligned)
         if key not in self.features_cache:
             from ..featcache import FeatureCache
 
             if self.feature_cache is None:
                 self.feature_cache = FeatureCache(self.cache_dir)
             self.features_cache[key] = self.feature_cache.get(
-                key, lambda: kind.features(self.examples(task, language, split, data_dir)))
+                key, lambda: kind.features(self.examples(task, language, split, data_dir, misaligned)))
         return self.features_cache[key]
 
-    def feature_key(self, kind, task, language: str, split: str, data_dir: Optional[str], model: dict, kind_ref) -> str:
+    def feature_key(self, kind, task, language: str, split: str, data_dir: Optional[str], model: dict, kind_ref,
+                    misaligned: Optional[str] = None) -> str:
         import tokenizers
         import transformers
 
@@ -85,7 +89,10 @@ class StageData:
             tokenizer=model.get("fingerprint") or model["source"],
             max_length=kind.max_length, kind=kind_ref.target if kind_ref else type(kind).__name__,
             kind_version=str(kind_ref.version if kind_ref else ""), kind_code=code_digest(_source_of(type(kind))),
-            options=dict(kind.options), labels=list(kind.labels),
+            # questions left out by misaligned_answers = "skip" make other features of the same file
+            # (only then in the key: the default's keys, and the cache, are unchanged)
+            options={**dict(kind.options), **({"misaligned_answers": misaligned} if misaligned else {})},
+            labels=list(kind.labels),
             versions={"xtui": __version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
                       "convert": code_digest(_source_of(task.convert))},
         )
@@ -105,10 +112,10 @@ class StageReader:
 
     def features(self, kind, task, language: str, split: str, kind_ref=None) -> list:
         return self.data.features(kind, task, language, split, self.stage.data_dir, self.stage.model,
-                                  kind_ref or self.stage.kind)
+                                  kind_ref or self.stage.kind, self.stage.misaligned_answers)
 
     def examples(self, task, language: str, split: str) -> list:
-        return self.data.examples(task, language, split, self.stage.data_dir)
+        return self.data.examples(task, language, split, self.stage.data_dir, self.stage.misaligned_answers)
 
     def evaluate(self, model, kind, features: list, examples: list) -> dict:
         return self._evaluate(model, kind, features, examples, self.stage.eval_batch)

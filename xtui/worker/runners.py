@@ -244,7 +244,8 @@ class Worker:
 
     def feature_key(self, stage: StageConfig, kind, language: str, split: str) -> str:
         task = self.reader(stage).task(stage.task)
-        return self.data.feature_key(kind, task, language, split, stage.data_dir, stage.model, stage.kind)
+        return self.data.feature_key(kind, task, language, split, stage.data_dir, stage.model, stage.kind,
+                                     stage.misaligned_answers)
 
     def evaluate(self, model, kind, features, examples, batch_size: int, keep=None, meta=None) -> dict:
         from .evaluation import evaluate

@@ -1,0 +1,3 @@
+class Boom(BaseException):
+    pass
+raise Boom('custom')

@@ -1,0 +1,5 @@
+from xtui.hookspecs import hookimpl
+
+@hookimpl
+def register_tasks(register):
+    raise KeyboardInterrupt

@@ -37,3 +37,18 @@ def test_dry_run_imports_no_torch(tmp_path):
                             capture_output=True, text=True, env={"XTUI_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().rsplit("LOADED=", 1)[1] == ""
+
+
+def test_import_contracts_hold():
+    """The static view of the same rules (.importlinter): no headless module imports Textual, no module
+    of the app imports torch, transformers, datasets or accelerate, directly or through another."""
+    from pathlib import Path
+
+    lint = Path(sys.executable).with_name("lint-imports")
+    if not lint.exists():
+        pytest.skip("import-linter is not installed (pip install -e .[dev])")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([str(lint), "--config", str(root / ".importlinter")], capture_output=True, text=True,
+                            cwd=root, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 kept, 0 broken" in result.stdout

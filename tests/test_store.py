@@ -40,7 +40,6 @@ def test_home_from_environment(monkeypatch, tmp_path):
 
 def test_empty_store_lists_nothing(store):
     assert store.experiments() == []
-    assert store.stage_summaries() == []
 
 
 def test_upsert_and_list(store):
@@ -51,13 +50,6 @@ def test_upsert_and_list(store):
     records = store.experiments()
     assert len(records) == 2
     assert next(r for r in records if r["id"] == "a")["status"] == "failed"
-
-
-def test_upsert_stages(store):
-    store.upsert_stages([{"hash": "ab" * 32, "status": "pending"}, {"hash": "cd" * 32, "status": "done"}])
-    store.upsert_stages([{"hash": "ab" * 32, "status": "done"}])
-    store.upsert_stages([])
-    assert sorted((s["hash"][:2], s["status"]) for s in store.stage_summaries()) == [("ab", "done"), ("cd", "done")]
 
 
 def test_resolve_by_id_prefix_name_and_latest(filled):
@@ -156,7 +148,10 @@ def test_reindex_rebuilds_from_run_directories(store):
     assert [r["id"] for r in experiments] == ["e1", "e2"]
     assert "curves" not in experiments[0] and "spec" not in experiments[0], "the index keeps summaries only"
     assert experiments[0] == index_record(store.read_experiment("e1"))
-    summaries = {s["hash"]: s for s in store.stage_summaries()}
+    # what views show of each stage comes from its run directory (the index holds experiments only)
+    from xtui.results import stage_summary
+
+    summaries = {d: stage_summary(store, d) for d in (target, evaluate, pending)}
     assert set(summaries) == {target, evaluate, pending}
     assert summaries[evaluate]["status"] == "done"
     assert summaries[evaluate]["metric"] == "accuracy" and summaries[evaluate]["value"] == 0.75
@@ -176,9 +171,8 @@ def test_reindex_repairs_a_corrupted_index(filled):
 def test_index_writes_are_atomic(store):
     for number in range(30):
         store.upsert_experiment(record(f"exp-{number:03d}", float(number)))
-        store.upsert_stages([{"hash": f"{number:064x}", "status": "done"}])
     data = json.loads(store.index_path.read_text(encoding="utf-8"))
-    assert len(data["experiments"]) == 30 and len(data["stages"]) == 30
+    assert len(data["experiments"]) == 30 and set(data) == {"experiments"}  # the index holds experiments only
     leftovers = [p.name for p in store.home.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".index.json.")]
     assert leftovers == []
 

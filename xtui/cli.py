@@ -294,7 +294,7 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     from .executor import LocalExecutor
     from .files import atomic_write_json, atomic_write_text
     from .progress import make_display
-    from .results import experiment_rows, headline, render_tables, stage_summary, summary_tables
+    from .results import experiment_rows, headline, render_tables, summary_tables
     from .spec import intermediate_key
     from .store import index_record
 
@@ -348,7 +348,6 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     experiment.update(status=status, finished=time.time(), failed_stages=len(failed), headline=headline(tables))
     atomic_write_json(folder / "experiment.json", experiment)
     store.upsert_experiment(index_record(experiment))
-    store.upsert_stages([stage_summary(store, d) for d in plan.stages])
     render_tables(tables, console)
     for digest, cause in executor.failures.items():
         err.print(f"stage {digest[:12]} ({plan.stages[digest].describe()}) {statuses[digest]}: {cause}", highlight=False, soft_wrap=True)

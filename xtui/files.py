@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -83,5 +83,3 @@ class EventTail:
         return events
 
 
-def iter_events(path: Path) -> Iterator[dict]:
-    yield from EventTail(path).read()

@@ -88,10 +88,6 @@ class ModelRef:
             data["prepare"] = self.prepare
         return data
 
-    @classmethod
-    def from_json(cls, data: dict) -> "ModelRef":
-        return cls(**data)
-
 
 def _folder_fingerprint(folder: Path) -> str:
     digest = hashlib.sha256()

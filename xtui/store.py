@@ -191,14 +191,6 @@ class RunStore:
         with self.index(write=True) as db:
             db.table("experiments").upsert(record, Query().id == record["id"])
 
-    def upsert_stages(self, summaries: list) -> None:
-        if not summaries:
-            return
-        with self.index(write=True) as db:
-            table = db.table("stages")
-            for summary in summaries:
-                table.upsert(summary, Query().hash == summary["hash"])
-
     def experiments(self) -> list:
         """Experiment summaries, oldest first (plain dicts). Only the experiments table is parsed:
         listing stays fast with hundreds of thousands of stage summaries in the index."""
@@ -232,10 +224,6 @@ class RunStore:
         state = "is empty" if self.index_path.exists() else "does not exist"
         return f"the index at {self.index_path} {state} but {what} on disk; run `xtui runs reindex`"
 
-    def stage_summaries(self) -> list:
-        with self.index() as db:
-            return db.table("stages").all()
-
     def resolve_experiment(self, name: str) -> dict:
         """An experiment by id, unique id prefix, name (its latest run) or ``latest``."""
         records = self.experiments()
@@ -260,10 +248,8 @@ class RunStore:
         raise StoreError(f"no experiment {name!r} in {self.home} (try `xtui runs list`, or 'latest')")
 
     def reindex(self) -> tuple:
-        """Rebuild the index from the run directories; returns (experiments, stages)."""
-        from .results import stage_summary
-
-        experiments, stages = [], {}
+        """Rebuild the index from the run directories; returns (experiments, stages they name)."""
+        experiments, stages = [], set()
         self.check_home(writing=True)
         self.reindex_skipped = []
         for experiment_id in self.experiment_ids_on_disk():
@@ -275,14 +261,11 @@ class RunStore:
             if not record:
                 continue
             experiments.append(index_record(record))
-            for digest in record.get("stages", []):
-                if digest not in stages:
-                    stages[digest] = stage_summary(self, digest)
+            stages.update(record.get("stages", []))
         self.ensure()
         with self.index(write=True) as db:
             db.drop_tables()
             db.table("experiments").insert_multiple(experiments)
-            db.table("stages").insert_multiple(list(stages.values()))
         return len(experiments), len(stages)
 
 

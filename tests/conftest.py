@@ -85,3 +85,16 @@ def shrink_data(source: Path, destination: Path, tasks: tuple, rows: int = 40) -
                 text = json.dumps(squad, ensure_ascii=False)
             target.write_text(text, encoding="utf-8")
     return destination
+
+
+SCREEN_TESTS = ("tests/tui/", "tests/test_terminal_cli.py")
+"""Tests that read what a screen shows (the app under Textual's pilot, snapshots, real terminals):
+under ``pytest -n`` they run one after the other on one worker, so two screens never race for the
+CPU against each other; the other worker runs the rest."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
+        if path.startswith(SCREEN_TESTS):
+            item.add_marker(pytest.mark.xdist_group("screens"))

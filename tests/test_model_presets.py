@@ -13,7 +13,8 @@ import pytest
 from xtui.models import HUB_REVISIONS, TINY_CONFIG, minilm_path, resolve_model
 
 
-def test_hub_presets_resolve_to_a_pinned_commit():
+def test_hub_presets_resolve_to_a_pinned_commit(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # online, nothing needs to be in the cache to plan
     for preset, repo in (("xlm-roberta-base", "FacebookAI/xlm-roberta-base"),
                          ("xlm-roberta-large", "FacebookAI/xlm-roberta-large")):
         ref = resolve_model(preset)

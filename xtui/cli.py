@@ -217,17 +217,27 @@ def attach(
     raise typer.Exit({"done": 0, "stopped": 130}.get(status, 1))
 
 
+def _json_out(data) -> None:
+    """JSON on stdout: highlighted in a terminal when short, else plain (Rich highlights a flagship
+    plan's 3,000 stages in about 30 s; scripts want it plain anyway)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if console.is_terminal and len(text) < 20_000:
+        console.print_json(text)
+    else:
+        sys.stdout.write(text + "\n")
+
+
 def _print_plan(plan, done: dict, as_json: bool) -> None:
     stages = plan.order()
     if as_json:
-        console.print_json(json.dumps({
+        _json_out({
             "name": plan.spec.name, "stages": [
                 {"hash": s.hash, "short": s.short, "type": s.type.value, "parent": s.parent, "done": done[s.hash],
                  **s.grid.to_json()}
                 for s in stages],
             "requested": plan.requested, "unique": len(stages), "naive": plan.naive_size(), "done": sum(done.values()),
             "notes": plan.notes,
-        }))
+        })
         return
     from rich.table import Table
 
@@ -425,9 +435,9 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Machine-readable
 
     registry = load_plugins()
     if as_json:
-        console.print_json(json.dumps([
+        _json_out([
             {"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
-             "tasks": p.tasks, "error": p.error} for p in registry.plugins]))
+             "tasks": p.tasks, "error": p.error} for p in registry.plugins])
         return
     from rich.table import Table
 
@@ -453,7 +463,7 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
                       "scorer": scorer.name if scorer else None, "reproduces": scorer.reproduces if scorer else None,
                       "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description})
     if as_json:
-        console.print_json(json.dumps(items))
+        _json_out(items)
         return
     from rich.table import Table
 
@@ -553,7 +563,7 @@ def runs_list(
         if console.is_terminal and len(records) <= RICH_ROWS:
             console.print_json(json.dumps(records))
         else:  # plain JSON: fast for any number of experiments, and what scripts want
-            sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+            _json_out(records)
         return
     columns = ("id", "status", "model", "intermediate", "target", "languages", "K", "stages", "headline")
     rows = []

@@ -39,7 +39,9 @@ def models_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
         return
     items = _presets()
     if as_json:
-        console.print_json(json.dumps(items))
+        import sys
+
+        sys.stdout.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
         return
     from rich.table import Table
 

@@ -9,7 +9,11 @@ STAMP := $(VENV)/.xtui-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 SHARED_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup demo test bench clean
+# The suite on two pytest workers with one torch thread each (two tests at a time on 2 cores, not two
+# threads fighting per test); tests that read a screen share one worker (tests/conftest.py).
+PYTEST := $(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+
+.PHONY: setup demo test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +27,11 @@ demo: setup
 	$(OFFLINE) $(VENV)/bin/xtui run examples/quickstart.toml
 
 test: setup
-	$(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) $(PY) -m pytest -q -p no:cacheprovider --durations=10
+	$(PYTEST) --durations=15
+
+# the unit tier: no training subprocess, no CLI subprocess, no screen (about 80 s on 2 cores)
+test-fast: setup
+	$(PYTEST) -m "not slow and not integration"
 
 bench: setup
 	$(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) $(PY) -m benchmarks

@@ -98,3 +98,6 @@ def pytest_collection_modifyitems(config, items):
         path = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
         if path.startswith(SCREEN_TESTS):
             item.add_marker(pytest.mark.xdist_group("screens"))
+        # the tiers: `make test-fast` runs what is neither slow, nor a screen, nor a CLI subprocess
+        if path.startswith(SCREEN_TESTS) or "xtui" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)

@@ -216,7 +216,7 @@ def test_experiments_are_read_without_the_stages_table(tmp_path, stages_first):
     _index(tmp_path / "runs", 30, 300, stages_first)
     records = RunStore(tmp_path / "runs").experiments()
     assert [r["id"] for r in records] == [f"e{i:05d}" for i in reversed(range(30))]  # oldest first
-    assert len(RunStore(tmp_path / "runs").stage_summaries()) == 300
+    # (indexes written before 2026-12 hold a stages table too: listing never parses it)
 
 
 def test_leading_table_reads_only_the_first_table_and_reports_damage(tmp_path):

@@ -226,3 +226,43 @@ def test_files_follow_the_umask_and_stay_inside_the_runs_directory(tmp_path, wri
     for bad in ("../outside", "/etc/passwd", "a/../../b", "x\x07y"):
         with pytest.raises(StoreError):
             store.experiment_dir(bad)
+
+
+def test_two_supervisors_on_one_spec_share_the_work_and_both_end_done(home, tmp_path):
+    """A second `xtui run` of a spec whose stages a first one is running waits for them ("running
+    elsewhere"), then runs what is left or reuses it: nothing trains twice, nothing is called blocked,
+    both experiments end done. A plain rerun of an experiment whose supervisor was killed marks the
+    old record superseded by the new one, which continues it."""
+    spec = tmp_path / "shared.toml"
+    spec.write_text(SPEC.format(steps=150))
+    first = _start(home, spec)
+    target = _wait_for(lambda: _target_dir(home) if (home / "stages").is_dir() and any(
+        (home / "stages").glob("*/stage.json")) else None, what="the first supervisor's stages")
+    _wait_for(lambda: (target / "events.jsonl").exists() and '"step"' in (target / "events.jsonl").read_text(),
+              what="the first supervisor training")
+    second = subprocess.run([*XTUI, "run", str(spec)], capture_output=True, text=True, env=offline_env(home),
+                            timeout=600, stdin=subprocess.DEVNULL)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, out[-2000:] + err[-2000:]
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    assert "did not run because" not in second.stderr and "blocked" not in second.stderr
+    starts = [json.loads(l) for l in (target / "events.jsonl").read_text().splitlines() if '"start"' in l]
+    assert len(starts) == 1, "the target stage trained once"
+    records = {r["id"]: r for r in json.loads(subprocess.run(
+        [*XTUI, "runs", "list", "--json"], capture_output=True, text=True, env=offline_env(home)).stdout)}
+    assert sorted(r["status"] for r in records.values()) == ["done", "done"]
+
+    # the supervisor killed: the rerun supersedes its record and continues it
+    killed = _start(home, spec, "--set", "seeds=[6]")
+    _wait_for(lambda: any('"step"' in p.read_text() for p in (home / "stages").glob("*/events.jsonl")
+                          if json.loads((p.parent / "stage.json").read_text())["seed"] == 6), what="seed 6 training")
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    again = subprocess.run([*XTUI, "run", str(spec), "--set", "seeds=[6]"], capture_output=True, text=True,
+                           env=offline_env(home), timeout=600, stdin=subprocess.DEVNULL)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    records = json.loads(subprocess.run([*XTUI, "runs", "list", "--json"], capture_output=True, text=True,
+                                        env=offline_env(home)).stdout)
+    old = [r for r in records if r["status"] == "superseded"]
+    assert len(old) == 1 and old[0]["superseded_by"] in {r["id"] for r in records if r["status"] == "done"}
+    assert not [r for r in records if r["status"] == "interrupted"]

@@ -336,6 +336,8 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     if existing:
         experiment["created"] = existing.get("created", experiment["created"])
         experiment["resumed"] = (existing.get("resumed") or 0) + 1
+    else:
+        experiment["continues"] = _supersede(store, experiment)
     atomic_write_json(folder / "experiment.json", experiment)
     store.upsert_experiment(index_record(experiment))
     _print_notes(plan)
@@ -368,6 +370,30 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     if executor.stop_requested:
         return 130
     return 0 if ok else 1
+
+
+def _supersede(store, experiment: dict) -> list:
+    """Earlier runs of this spec whose supervisor died (``interrupted``) are continued by this one:
+    each is marked ``superseded``, naming this experiment, which lists them (``continues``)."""
+    from .files import atomic_write_json
+    from .liveness import experiment_state
+    from .store import index_record
+
+    stages, old = set(experiment["stages"]), []
+    for record in store.experiments():
+        if record["id"] == experiment["id"] or record.get("name") != experiment["name"]:
+            continue
+        if experiment_state(record) != "interrupted":
+            continue
+        full = store.read_experiment(record["id"])
+        if full is None or not set(full.get("stages") or []) <= stages:
+            continue
+        full.update(status="superseded", superseded_by=experiment["id"], finished=full.get("finished") or time.time())
+        atomic_write_json(store.experiment_dir(record["id"]) / "experiment.json", full)
+        store.upsert_experiment(index_record(full))
+        err.print(f"{record['id']} (interrupted) is continued by this run: marked superseded", highlight=False)
+        old.append(record["id"])
+    return old
 
 
 def _tracking(spec, store, experiment_id: str, experiment: dict) -> tuple:
@@ -502,7 +528,7 @@ RICH_ROWS = 200
 """`runs list` draws a Rich table up to this many experiments, aligned plain text beyond."""
 
 
-STATUSES = ("running", "done", "failed", "stopped", "interrupted")
+STATUSES = ("running", "done", "failed", "stopped", "interrupted", "superseded")
 
 
 def _since(text: str) -> float:

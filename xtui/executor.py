@@ -136,6 +136,8 @@ class LocalExecutor:
         self.running: list = []
         self.stop_requested = False
         self.failures: dict = {}
+        self.elsewhere: dict = {}
+        """Stages another live supervisor holds: waited on, never counted as blocked."""
 
     # -- preparing stage directories ---------------------------------------------------------
     def prepare(self) -> None:
@@ -176,7 +178,7 @@ class LocalExecutor:
             parent_status = self.status.get(stage.parent) if stage.parent else "done"
             if parent_status in ("done", "reused"):
                 ready.append(stage)
-            elif parent_status in ("failed", "stopped", "blocked", "elsewhere"):
+            elif parent_status in ("failed", "stopped", "blocked"):
                 self.status[stage.hash] = "blocked"
                 self.on_status(stage, "blocked", f"parent {stage.parent[:12]} {parent_status}")
         return ready
@@ -204,7 +206,8 @@ class LocalExecutor:
                 lock.acquire()
             except Timeout:
                 self.status[stage.hash] = "elsewhere"
-                self.on_status(stage, "elsewhere", "another xtui supervisor is running this stage")
+                self.elsewhere[stage.hash] = stage
+                self.on_status(stage, "elsewhere", "another xtui supervisor is running this stage; waiting for it")
                 continue
             taken.append(stage)
             locks.append(lock)
@@ -308,12 +311,14 @@ class LocalExecutor:
                     group = self._next_group()
                     if not group:
                         break
-                    launched = self._launch(group, free.pop(0))
+                    launched = self._launch(group, free[0])  # a group held elsewhere leaves the slot free
                     if launched is not None:
+                        free.pop(0)
                         self.running.append(launched)
-                if not self.running:
+                if not self.running and not (self.elsewhere and not self.stop_requested):
                     break
                 time.sleep(self.poll)
+                self._check_elsewhere()
                 for running in list(self.running):
                     self._drain(running)
                     if self._ended(running):
@@ -328,6 +333,38 @@ class LocalExecutor:
             if self.status[stage.hash] in ("pending", "queued"):
                 self.status[stage.hash] = "stopped" if self.stop_requested else "blocked"
         return all(s in ("done", "reused") for s in self.status.values())
+
+    def _check_elsewhere(self) -> None:
+        """Stages another supervisor runs: done when their result is, back to this supervisor when
+        that one is gone (the lock is free): adopted if its worker still runs, else run here."""
+        from filelock import FileLock, Timeout
+
+        from .liveness import worker_alive
+
+        for digest, stage in list(self.elsewhere.items()):
+            if self.store.stage_result(digest):
+                del self.elsewhere[digest]
+                self.status[digest] = "done"
+                self.on_status(stage, "done", "finished by another xtui supervisor")
+                continue
+            lock = FileLock(str(self.store.stage_dir(digest) / "stage.lock"), timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                continue
+            lock.release()
+            del self.elsewhere[digest]
+            folder = self.store.stage_dir(digest)
+            running = read_json(folder / "running.json")
+            if running and worker_alive(folder, running):
+                adopted = Running([stage], Adopted(int(running["pgid"])), None,
+                                  tails={digest: EventTail(folder / "events.jsonl")})
+                self.status[digest] = "queued"
+                self.on_status(stage, "adopted", f"worker process group {running['pgid']}")
+                self.running.append(adopted)
+            else:
+                self.status[digest] = "pending"
+                self.on_status(stage, "pending", "the other supervisor is gone: run here")
 
     @staticmethod
     def _ended(running: Running) -> bool:

@@ -377,7 +377,8 @@ class _EmptyStorage(Storage):
 
 
 INDEX_FIELDS = ("id", "name", "status", "model", "intermediate", "target", "languages", "shots", "shot_sets",
-                "seeds", "created", "finished", "stage_count", "reused", "failed_stages", "headline", "spec_path", "host", "pid")
+                "seeds", "created", "finished", "stage_count", "reused", "failed_stages", "headline", "spec_path", "host", "pid",
+                "superseded_by")
 
 
 def index_record(experiment: dict) -> dict:

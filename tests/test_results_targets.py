@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
-from xtui.cli import _targets_info
+from xtui.experiment import targets_info as _targets_info
 from xtui.files import atomic_write_json
 from xtui.plan import build_plan
 from xtui.results import experiment_rows, export, headline, summary_tables, table_caption, table_lines

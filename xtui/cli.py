@@ -299,146 +299,31 @@ def _print_notes(plan) -> None:
 
 
 def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides: list, existing: Optional[dict] = None) -> int:
-    import socket
-
-    from .executor import LocalExecutor
-    from .files import atomic_write_json, atomic_write_text
+    from .experiment import Experiment
     from .progress import make_display
-    from .results import experiment_rows, headline, render_tables, summary_tables
-    from .spec import intermediate_key
-    from .store import index_record
+    from .results import render_tables
 
-    store.ensure()
-    if existing:
-        experiment_id = existing["id"]
-        folder = store.experiment_dir(experiment_id)
-    else:
-        from .launch import ID_ENV, new_experiment_id
-
-        experiment_id = os.environ.get(ID_ENV) or new_experiment_id(spec.name)
-        folder = store.experiment_dir(experiment_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "spec.toml", text)
-    targets = spec.target.names()
-    targets_info = _targets_info(spec, plan, registry)
-    languages = list(dict.fromkeys(l for info in targets_info.values() for l in info["languages"]))
-    experiment = {
-        "id": experiment_id, "name": spec.name, "status": "running", "model": spec.model,
-        "intermediate": [intermediate_key(t) for t in spec.intermediate.tasks], "target": " ".join(targets),
-        "targets": targets, "targets_info": targets_info, "metric": registry.tasks[targets[0]].metric,
-        "languages": languages, "shots": spec.fewshot.shots,
-        "shot_sets": spec.fewshot.shot_sets, "seeds": spec.seeds, "created": time.time(), "finished": None,
-        "spec_path": str(Path(spec_path).resolve()), "host": socket.gethostname(), "pid": os.getpid(),
-        "stages": list(plan.stages), "stage_count": len(plan.stages),
-        "reused": sum(1 for d in plan.stages if store.stage_result(d)), "failed_stages": 0, "headline": None,
-        "spec": json.loads(spec.model_dump_json()), "overrides": overrides,
-    }
-    if existing:
-        experiment["created"] = existing.get("created", experiment["created"])
-        experiment["resumed"] = (existing.get("resumed") or 0) + 1
-    else:
-        experiment["continues"] = _supersede(store, experiment)
-    atomic_write_json(folder / "experiment.json", experiment)
-    store.upsert_experiment(index_record(experiment))
+    experiment = Experiment.create(store, spec, text, spec_path, plan, registry, overrides, existing,
+                                   warn=lambda line: err.print(line, highlight=False, soft_wrap=True))
+    record = experiment.record
     _print_notes(plan)
-    console.print(f"experiment [bold]{experiment_id}[/bold]: {len(plan.stages)} stages, "
-                  f"{experiment['reused']} reused, {len(plan.stages) - experiment['reused']} to run "
+    console.print(f"experiment [bold]{experiment.id}[/bold]: {len(plan.stages)} stages, "
+                  f"{record['reused']} reused, {len(plan.stages) - record['reused']} to run "
                   f"(runs in {store.home})", highlight=False)
-    tracking, tracking_env = _tracking(spec, store, experiment_id, experiment)
-    if tracking:
-        atomic_write_json(folder / "experiment.json", experiment)
     display = make_display(console, plan)
     with display:
-        executor = LocalExecutor(store, plan, display.on_event, display.on_status,
-                                 stage_extra={"tracking": tracking} if tracking else None, env=tracking_env)
-        ok = executor.run()
-    statuses = executor.status
-    failed = [d for d, s in statuses.items() if s in ("failed", "blocked")]
-    rows = experiment_rows(store, experiment)
-    tables = summary_tables(rows, experiment)
-    status = "done" if ok else ("stopped" if executor.stop_requested else "failed")
-    experiment.update(status=status, finished=time.time(), failed_stages=len(failed), headline=headline(tables))
-    atomic_write_json(folder / "experiment.json", experiment)
-    store.upsert_experiment(index_record(experiment))
+        executor = experiment.run(display.on_event, display.on_status)
+    tables = experiment.finish(executor)
     render_tables(tables, console)
+    statuses = executor.status
     for digest, cause in executor.failures.items():
         err.print(f"stage {digest[:12]} ({plan.stages[digest].describe()}) {statuses[digest]}: {cause}", highlight=False, soft_wrap=True)
     blocked = sum(1 for s in statuses.values() if s == "blocked")
     if blocked:
         err.print(f"{blocked} stages did not run because a stage they depend on did not finish", highlight=False, soft_wrap=True)
-    console.print(f"experiment {experiment_id} {status} in {experiment['finished'] - experiment['created']:.0f}s", highlight=False)
-    if executor.stop_requested:
-        return 130
-    return 0 if ok else 1
-
-
-def _supersede(store, experiment: dict) -> list:
-    """Earlier runs of this spec whose supervisor died (``interrupted``) are continued by this one:
-    each is marked ``superseded``, naming this experiment, which lists them (``continues``)."""
-    from .files import atomic_write_json
-    from .liveness import experiment_state
-    from .store import index_record
-
-    stages, old = set(experiment["stages"]), []
-    for record in store.experiments():
-        if record["id"] == experiment["id"] or record.get("name") != experiment["name"]:
-            continue
-        if experiment_state(record) != "interrupted":
-            continue
-        full = store.read_experiment(record["id"])
-        if full is None or not set(full.get("stages") or []) <= stages:
-            continue
-        full.update(status="superseded", superseded_by=experiment["id"], finished=full.get("finished") or time.time())
-        atomic_write_json(store.experiment_dir(record["id"]) / "experiment.json", full)
-        store.upsert_experiment(index_record(full))
-        err.print(f"{record['id']} (interrupted) is continued by this run: marked superseded", highlight=False)
-        old.append(record["id"])
-    return old
-
-
-def _tracking(spec, store, experiment_id: str, experiment: dict) -> tuple:
-    """(what every stage.json of this run gets under ``tracking``, environment of its workers) for the
-    spec's trackers; an MLflow parent run is started here and recorded with the experiment."""
-    if not spec.run.trackers:
-        return None, {}
-    from .trackers import mlflow_environment, start_parent_run
-
-    tracking = {"experiment": experiment_id, "name": spec.name, "tensorboard_dir": str(store.home / "tensorboard"),
-                "wandb_dir": str(store.home / "wandb")}
-    env = {}
-    if "mlflow" in spec.run.trackers:
-        env = mlflow_environment(store.home)
-        tracking["mlflow_env"] = env
-        try:
-            tracking["mlflow_parent"] = experiment["mlflow_parent_run"] = start_parent_run(store.home, spec.name, experiment_id)
-        except Exception as error:  # the experiment runs without a parent run rather than not at all
-            err.print(f"warning: MLflow parent run not started ({type(error).__name__}: {error})", highlight=False)
-    return tracking, env
-
-
-def _scorer_line(task) -> Optional[str]:
-    """``xtreme_udpos v1``: the scorer a table names (`xtui tasks` says which official code it reproduces)."""
-    from .scorers import get_scorer, scorer_name
-
-    name = scorer_name(task)
-    return f"{name} v{get_scorer(name).version}" if name else None
-
-
-def _targets_info(spec, plan, registry) -> dict:
-    """What the results tables need of each target, recorded with the experiment so that views never
-    ask the plugins: its headline metric, the metrics its table shows, its target languages."""
-    planned = [s.grid.to_json() for s in plan.order() if s.type.evaluates]
-    info = {}
-    for setting in spec.target.settings():
-        task = registry.tasks[setting.task]
-        listed = setting.languages if isinstance(setting.languages, list) else []  # "all": every language it has
-        # English is evaluated whenever it has test data; it is a target language only when the spec lists it
-        languages = list(dict.fromkeys(l["language"] for l in planned if l["task"] == task.name
-                                       and (l["language"] != task.train_language or l["language"] in listed)))
-        info[task.name] = {"metric": task.metric, "shown": list(task.table_metrics or (task.metric,)),
-                           "overall_metric": task.overall_metric or task.metric, "languages": languages,
-                           "scorer": _scorer_line(task)}
-    return info
+    console.print(f"experiment {experiment.id} {record['status']} in {record['finished'] - record['created']:.0f}s",
+                  highlight=False)
+    return experiment.exit_code(executor)
 
 
 @plugin_app.command("new")

@@ -668,6 +668,7 @@ def runs_rescore(
     from .predictions import rescore_experiment
 
     store, record = _load_experiment(experiment)
+    _registry()  # plugins register their scorers when they are imported
     rows = rescore_experiment(store, record)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")

@@ -146,7 +146,12 @@ def rescore_stage(stage_dir: Path, scorer_name: Optional[str] = None) -> Optiona
         return None
     saved = read_predictions(path)
     meta = saved["meta"]
-    scorer = get_scorer(scorer_name or meta["scorer"]["name"])
+    try:
+        scorer = get_scorer(scorer_name or meta["scorer"]["name"])
+    except ValueError as error:
+        from .errors import XtuiError
+
+        raise XtuiError(f"stage {Path(stage_dir).name}: {error}; is the plugin that registers it installed?") from None
     rescored = scorer.score(saved["outputs"], saved["references"], meta.get("language"))
     result_path = Path(stage_dir) / "result.json"
     stored = json.loads(result_path.read_text(encoding="utf-8")).get("metrics") if result_path.is_file() else None

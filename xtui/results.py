@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Optional
 
 from .spec import NONE
-from .stage import result_grid
+from .stage import StageType, result_grid
 
 ROW_FIELDS = ("experiment", "stage", "stage_type", "intermediate", "task", "language", "shots", "shot_set",
               "seed", "split", "metric", "value")
@@ -100,7 +100,7 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
     target languages (not the training language) per (seed, shot set) first. ``deltas`` holds each
     cell's paired Δ against ``none`` with its interval and p-value (``holm``: Holm-adjusted too).
     """
-    test_rows = [r for r in rows if r["split"] != "validation" and r["stage_type"] in ("evaluate", "fewshot")]
+    test_rows = [r for r in rows if r["split"] != "validation" and StageType(r["stage_type"]).evaluates]
     info = target_info(test_rows, experiment)
     order = list(dict.fromkeys([t for t in experiment.get("targets") or [] if t in info] + sorted(info)))
     intermediates = list(dict.fromkeys(experiment.get("intermediate") or [r["intermediate"] for r in test_rows]))

@@ -10,6 +10,7 @@ import weakref
 from pathlib import Path
 from typing import Optional
 
+from ..stage import StageType
 from .checkpoints import Checkpoints
 from .faults import classify, fault_oom
 
@@ -268,7 +269,7 @@ class TrainingRun:
     def _chosen(self) -> dict:
         """Which weights the stage keeps: the best validation state (loaded back when it was not the last)."""
         if self.best is None:
-            reason = "no English validation data" if self.stage.type == "target" else "no selection"
+            reason = "no English validation data" if self.stage.type is StageType.TARGET else "no selection"
             return {"strategy": "last checkpoint", "step": self.total, "reason": reason}
         if self.best["step"] != self.total:
             self.accelerator.unwrap_model(self.model).load_state_dict(self.best_state)

@@ -172,3 +172,22 @@ async def test_one_heat_map_per_target_switchable_plus_the_overall_one():
         assert "target: xnli · udpos · xquad · overall" in title
         await pilot.press("t")
         assert shown()[0] == "xnli"
+
+
+def test_the_heat_map_colours_only_the_significant_deltas():
+    """A Δ whose paired interval excludes 0 is coloured and marked *, as in the printed tables; one that
+    noise could explain (interval across 0, or too few pairs to test) is written but not coloured."""
+    from xtui.tui.heat_map import heat_cells
+
+    table = {"task": "xnli", "shots": 4, "columns": ["de", "sw"], "languages": ["de", "sw"], "intermediates": ["none", "anli"],
+             "cells": {"none": {"de": (0.60, 0.01), "sw": (0.50, 0.02), "avg": (0.55, 0.01)},
+                       "anli": {"de": (0.66, 0.01), "sw": (0.52, 0.05), "avg": (0.59, 0.02)}},
+             "deltas": {"anli": {"de": {"mean": 0.06, "low": 0.05, "high": 0.07, "p": 0.001, "n": 5, "excludes_zero": True},
+                                 "sw": {"mean": 0.02, "low": -0.03, "high": 0.07, "p": 0.4, "n": 5, "excludes_zero": False},
+                                 "avg": None}}}
+    columns, rows = heat_cells(table)
+    assert columns == ["de", "sw", "avg"]
+    anli = dict(zip(columns, dict(rows)["anli"]))
+    assert anli["de"][0].endswith("(+6.0)*") and "on rgb(0," in anli["de"][1]
+    assert anli["sw"][0].endswith("(+2.0)") and anli["sw"][1] == ""
+    assert anli["avg"][0].endswith("(+4.0)") and anli["avg"][1] == ""  # too few pairs to test: not coloured

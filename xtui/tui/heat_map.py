@@ -1,4 +1,6 @@
-"""One K of the results as a heat map: rows intermediate tasks, columns languages, colour by Δ vs none."""
+"""One K of the results as a heat map: rows intermediate tasks, columns languages; a cell is coloured
+by its Δ vs none only where that Δ is significant (its 95 % paired interval over shot sets and seeds
+excludes 0, marked * as in the printed tables): colour that noise could explain would mislead."""
 
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ def delta_style(delta, scale: float) -> str:
 
 def heat_cells(table: dict) -> tuple:
     """(columns, rows): each row is (intermediate, [(text, style), ...])."""
-    from ..results import table_columns
+    from ..results import SIGNIFICANT, significant, table_columns
 
     columns = table_columns(table)
+    tests = table.get("deltas") or {}
     none = table["cells"].get("none") or {}
     deltas = []
     for name, row in table["cells"].items():
@@ -50,7 +53,9 @@ def heat_cells(table: dict) -> tuple:
             if name != "none" and base is not None:
                 delta = mean - base
                 text += f" ({100 * delta:+.1f})"
-                style = delta_style(delta, scale)
+                if significant((tests.get(name) or {}).get(column)):
+                    text += SIGNIFICANT
+                    style = delta_style(delta, scale)
             cells.append((text, style))
         rows.append((name, cells))
     return columns, rows

@@ -83,7 +83,7 @@ class ResultsView(Vertical):
 
         keys = "t target · \\[ ] K" if len(tasks) > 1 else "\\[ ] switch K"
         title.update(f"{table_title(table)}   " + (f"target: {targets}   " if len(tasks) > 1 else "")
-                     + f"K: {ks}   [dim]{keys} · cells mean ± std (Δ vs none)[/dim]")
+                     + f"K: {ks}   [dim]{keys} · cells mean ± std (Δ vs none), coloured where significant (*)[/dim]")
         heat.show(table)
         self._draw_curve()
 

@@ -191,3 +191,20 @@ def test_the_heat_map_colours_only_the_significant_deltas():
     assert anli["de"][0].endswith("(+6.0)*") and "on rgb(0," in anli["de"][1]
     assert anli["sw"][0].endswith("(+2.0)") and anli["sw"][1] == ""
     assert anli["avg"][0].endswith("(+4.0)") and anli["avg"][1] == ""  # too few pairs to test: not coloured
+
+
+async def test_f_saves_the_experiments_figures_where_the_app_says(store, two_experiments):
+    """The figures of `xtui runs plot` from the results tab: PNG, SVG and PDF under the runs folder."""
+    pytest.importorskip("matplotlib")
+    app = make_app(store, start="live", watch=BASELINE)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_results(pilot)
+        await pilot.press("f")
+        folder = store.home / "figures" / BASELINE
+        await wait_for(pilot, lambda: folder.is_dir() and any(folder.glob("*.pdf")), what="the figures", timeout=60)
+        await wait_for(pilot, lambda: any("figure files to" in str(n.message) for n in app._notifications),
+                       what="the notification", timeout=30)
+        names = sorted(p.name for p in folder.iterdir())
+        assert {p.suffix for p in folder.iterdir()} == {".png", ".svg", ".pdf"}
+        assert f"{BASELINE}-demo_sentiment-heatmap-K0.pdf" in names and f"{BASELINE}-demo_sentiment-fewshot.svg" in names
+        assert (folder / names[0]).stat().st_size > 1000

@@ -23,6 +23,8 @@ class ResultsView(Vertical):
         Binding("right_square_bracket", "shots(1)", "K+", tooltip="Show the next shot count K"),
         Binding("t", "target(1)", "Target", tooltip="Show the next target task (then the overall table)"),
         Binding("e", "export", "Export", tooltip="Export the results (csv, json or md)"),
+        Binding("f", "figures", "Figures", tooltip="Save the experiment's figures (heat maps, few-shot and loss "
+                "curves) as PNG, SVG and PDF under the runs folder"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -139,6 +141,26 @@ class ResultsView(Vertical):
 
         self.app.push_screen(PathDialog("Export results", f"{self.experiment.get('id', 'results')}.csv",
                                         formats=("csv", "json", "md")), done)
+
+    def action_figures(self) -> None:
+        if not self.experiment or not self.tables:
+            self.notify("no results to draw yet", severity="warning")
+            return
+        self.run_worker(self._figures, thread=True, exclusive=True, group="figures")
+
+    def _figures(self) -> None:
+        """The figures of ``xtui runs plot``, drawn off the UI thread into $XTUI_HOME/figures/<id>/."""
+        from ..errors import XtuiError
+        from ..plots import KINDS, plot
+
+        store = self.app.store
+        folder = store.home / "figures" / self.experiment["id"]
+        try:
+            paths = plot(store, self.experiment, KINDS, folder)
+        except (XtuiError, OSError) as error:
+            self.app.call_from_thread(self.notify, f"figures not saved: {error}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"wrote {len(paths)} figure files to {folder}")
 
     def export_to(self, path: Path, fmt: str) -> None:
         from ..files import atomic_write_text

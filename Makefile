@@ -13,7 +13,7 @@ SHARED_DATA ?= $(abspath ../shared/data)
 # threads fighting per test); tests that read a screen share one worker (tests/conftest.py).
 PYTEST := $(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast figures bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ test: setup
 # the unit tier: no training subprocess, no CLI subprocess, no screen (about 80 s on 2 cores)
 test-fast: setup
 	$(PYTEST) -m "not slow and not integration"
+
+# the README's figures, from the latest `make demo` run (runs/): xtui runs plot, under stable names
+figures: setup
+	rm -rf build/figures
+	$(OFFLINE) $(VENV)/bin/xtui runs plot quickstart --kind heatmap --kind fewshot --out build/figures
+	mkdir -p docs/figures
+	cp build/figures/*-udpos-heatmap-K8.png docs/figures/quickstart-heatmap-K8.png
+	cp build/figures/*-udpos-fewshot.png docs/figures/quickstart-fewshot.png
 
 bench: setup
 	$(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) $(PY) -m benchmarks

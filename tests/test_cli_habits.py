@@ -140,6 +140,8 @@ def test_runs_plot_writes_valid_png_svg_and_pdf(xtui, two, tmp_path):
         else:
             data = path.read_bytes()
             assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    assert "demo_nli" in (out / "20231114-221320-baseline-aaaa-demo_sentiment-fewshot.svg").read_text()
+    curves = (out / "20231114-221320-baseline-aaaa-demo_sentiment-fewshot.svg").read_text()
+    assert "demo_nli" in curves and "avg" in curves
+    assert "avg+en" not in curves, "no panel for a column with one K (avg+en is K=0 only)"
     bad = xtui("runs", "plot", "baseline", "--kind", "violin")
     assert bad.returncode == 2 and "valid kinds are heatmap, fewshot, loss" in bad.stderr

@@ -98,16 +98,26 @@ def heatmap(plt, table: dict, folder: Path, experiment_id: str) -> list:
     return _save(plt, figure, folder, _name(experiment_id, table["task"], "heatmap", f"K{table['shots']}"))
 
 
-def fewshot(plt, tables: list, folder: Path, experiment_id: str) -> list:
-    """One figure per target with more than one K."""
+def curve_columns(own: list) -> list:
+    """The panels of a target's few-shot figure: each column (language, avg) with a value at two K
+    or more; English (the training language) and avg+en (K=0 only) have no curve."""
     from .results import table_columns
 
+    columns = list(dict.fromkeys(c for t in own for c in table_columns(t) if c != "en"))
+    return [c for c in columns if sum(1 for t in own if any((cells.get(c) or (None,))[0] is not None
+                                                            for cells in t["cells"].values())) >= 2]
+
+
+def fewshot(plt, tables: list, folder: Path, experiment_id: str) -> list:
+    """One figure per target with more than one K."""
     paths = []
     for task in dict.fromkeys(t["task"] for t in tables):
         own = sorted((t for t in tables if t["task"] == task), key=lambda t: t["shots"])
         if len(own) < 2:
             continue
-        columns = list(dict.fromkeys(c for t in own for c in table_columns(t) if c != "en"))
+        columns = curve_columns(own)
+        if not columns:
+            continue
         panels = len(columns)
         per_row = min(panels, 4)
         lines = -(-panels // per_row)
@@ -127,6 +137,7 @@ def fewshot(plt, tables: list, folder: Path, experiment_id: str) -> list:
                 axes.fill_between(ks, [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)],
                                   color=line.get_color(), alpha=0.18, linewidth=0)
             axes.set_title(column, loc="left")
+            axes.ticklabel_format(axis="y", useOffset=False)  # 78.24 is 78.24, not 0.008 + 7.824e1
             axes.set_xticks(sorted({t["shots"] for t in own}))
         for index in range(panels, lines * per_row):
             grid[index // per_row][index % per_row].set_visible(False)

@@ -221,3 +221,27 @@ def test_two_processes_upserting_lose_nothing(tmp_path):
     assert {i.split("-")[0] for i in ids} == {"left", "right"}
     leftovers = [p.name for p in (tmp_path / "runs").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_an_experiment_whose_supervisor_died_after_its_last_stage_is_done(tmp_path):
+    """'running' with its supervisor gone: interrupted while a stage is unfinished, done once every stage
+    has its result (the supervisor was killed between the last stage and writing 'done')."""
+    import subprocess
+    import sys
+
+    from xtui.liveness import experiment_state
+
+    store = RunStore(tmp_path / "runs")
+    store.ensure()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stages = ["a1" * 32, "b2" * 32]
+    write_stage(store, stages[0], "target")
+    write_stage(store, stages[1], "evaluate", status=None)
+    experiment = {**record("died", 1.0, stages=stages), "status": "running", "host": __import__("socket").gethostname(),
+                  "pid": int(gone.stdout)}
+    atomic_write_json(store.experiment_dir("died") / "experiment.json", experiment)
+    store.upsert_experiment(index_record(experiment))
+    indexed = store.experiments()[0]
+    assert experiment_state(indexed) == "interrupted" and experiment_state(indexed, store) == "interrupted"
+    write_stage(store, stages[1], "evaluate")
+    assert experiment_state(indexed, store) == "done"

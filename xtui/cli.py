@@ -467,7 +467,7 @@ def runs_list(
 
         raise StoreError(store.unindexed())
     for record in records:
-        record["status"] = experiment_state(record)
+        record["status"] = experiment_state(record, store)
     if status or task or after is not None or text:
         records = [r for r in records if _matches(r, status, task, after, text)]
     if as_json:
@@ -534,13 +534,13 @@ def runs_show(
     if as_json:
         unfinished = [{k: s.get(k) for k in ("hash", "type", "task", "language", "status", "detail")}
                       for s in summaries if s["status"] in ("failed", "stopped", "running")]
-        sys.stdout.write(json.dumps({"id": record["id"], "status": experiment_state(record), "model": record["model"],
+        sys.stdout.write(json.dumps({"id": record["id"], "status": experiment_state(record, store), "model": record["model"],
                                      "targets": record.get("targets") or [record["target"]], "stages": counts,
                                      "unfinished": unfinished, "tables": tables,
                                      "damaged": [{"path": str(p), "why": why} for p, why in damaged]},
                                     indent=1, ensure_ascii=False) + "\n")
         return
-    state = experiment_state(record) + (f" ({len(damaged)} damaged file{'s' if len(damaged) > 1 else ''})" if damaged else "")
+    state = experiment_state(record, store) + (f" ({len(damaged)} damaged file{'s' if len(damaged) > 1 else ''})" if damaged else "")
     console.print(f"[bold]{record['id']}[/bold]  {state}  model {record['model']}  "
                   f"target {record['target']}  languages {' '.join(record['languages'])}", highlight=False)
     console.print("stages: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)

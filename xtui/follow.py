@@ -10,7 +10,6 @@ Headless: imports neither Textual nor torch.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -24,23 +23,11 @@ TERMINAL = ("done", "reused", "failed", "stopped", "blocked")
 LOG_LINES = 300
 
 
-def experiment_status(record: dict) -> str:
+def experiment_status(record: dict, store=None) -> str:
     """The experiment's status, ``interrupted`` when it says running but its supervisor is gone."""
-    try:
-        from .liveness import experiment_state
-    except ImportError:  # pragma: no cover - liveness ships with xtui; this keeps the follower standalone
-        experiment_state = None
-    if experiment_state is not None:
-        return experiment_state(record)
-    status = record.get("status") or "?"
-    if status == "running" and record.get("host") == socket.gethostname() and record.get("pid"):
-        try:
-            os.kill(int(record["pid"]), 0)
-        except ProcessLookupError:
-            return "interrupted"
-        except PermissionError:
-            pass
-    return status
+    from .liveness import experiment_state
+
+    return experiment_state(record, store)
 
 
 @dataclass
@@ -220,7 +207,7 @@ class ExperimentFollower:
         self.polls += 1
         experiment_changed = self._read_experiment()
         previous_status = self.status
-        self.status = experiment_status(self.experiment) if self.experiment else "starting"
+        self.status = experiment_status(self.experiment, self.store) if self.experiment else "starting"
         settle = experiment_changed or self.status != previous_status or self.polls == 1
         changes = []
         for digest in self.experiment.get("stages", []):

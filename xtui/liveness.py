@@ -120,10 +120,16 @@ def _last_line(log: Path) -> str:
     return f" (last log line: {lines[-1][:200]})" if lines else ""
 
 
-def experiment_state(record: dict) -> str:
-    """An experiment's status, with ``interrupted`` for a 'running' one whose supervisor is gone."""
+def experiment_state(record: dict, store=None) -> str:
+    """An experiment's status, with ``interrupted`` for a 'running' one whose supervisor is gone; given
+    the store, one whose every stage finished anyway (its supervisor died at the very end) is ``done``."""
     status = record.get("status") or "?"
     if status == "running" and record.get("host") == socket.gethostname() and record.get("pid"):
         if not pid_alive(int(record["pid"])):
-            return "interrupted"
+            return "done" if store is not None and _all_finished(store, record) else "interrupted"
     return status
+
+
+def _all_finished(store, record: dict) -> bool:
+    stages = record.get("stages") or (store.read_experiment(record["id"]) or {}).get("stages") or []
+    return bool(stages) and all(store.stage_result(digest) for digest in stages)

@@ -133,13 +133,13 @@ class HistoryScreen(Screen):
                 seen = stamp
                 changed = True
                 for record in records:
-                    record["live_status"] = experiment_status(record)
+                    record["live_status"] = experiment_status(record, self.app.store)
             else:
                 # the index is as it was: only a running experiment's supervisor can have gone since
                 changed = False
                 for record in records:
                     if record.get("status") == "running":
-                        status = experiment_status(record)
+                        status = experiment_status(record, self.app.store)
                         changed = changed or status != record.get("live_status")
                         record["live_status"] = status
             if changed:

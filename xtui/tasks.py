@@ -27,7 +27,6 @@ A converter may return None to drop a row (SNLI's rows without a gold label).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -270,11 +269,9 @@ def _file_sha256(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _SHA_CACHE:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _SHA_CACHE[key] = digest.hexdigest()
+        from .files import file_sha256
+
+        _SHA_CACHE[key] = file_sha256(path)
     return _SHA_CACHE[key]
 
 

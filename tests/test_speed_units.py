@@ -170,6 +170,18 @@ def test_peak_is_measured_once_and_cached(tmp_path, monkeypatch):
     assert perf.peak_flops(torch, torch.device("cpu"), torch.float32)["flops"] == 1e12
 
 
+def test_measuring_the_peak_leaves_the_seeded_random_stream_alone():
+    """The first stage on a machine measures the peak mid-training; drawing its matrices from the global
+    generator shifted that stage's dropout masks, so the first `make demo` gave other numbers than the next."""
+    torch = pytest.importorskip("torch")
+    from xtui.perf import measure_matmul_peak
+
+    torch.manual_seed(1)
+    state = torch.random.get_rng_state()
+    measure_matmul_peak(torch, torch.device("cpu"), torch.float32, size=64, repeats=1)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
 def test_matmul_peak_is_a_positive_rate():
     torch = pytest.importorskip("torch")
     from xtui.perf import measure_matmul_peak

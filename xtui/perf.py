@@ -73,8 +73,11 @@ def measure_matmul_peak(torch, device, dtype, size: Optional[int] = None, repeat
     """Best FLOP/s of ``size × size`` matmuls (the best repeat: the machine's capability, not its load)."""
     cuda = getattr(device, "type", str(device)) == "cuda"
     size = size or (8192 if cuda else 2048)
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
+    # its own generator: the global one is the stage's seeded stream (dropout, sampling), measured mid-run
+    generator = torch.Generator(device=device)
+    generator.manual_seed(0)
+    a = torch.randn(size, size, device=device, dtype=dtype, generator=generator)
+    b = torch.randn(size, size, device=device, dtype=dtype, generator=generator)
     best = float("inf")
     for attempt in range(repeats + 1):
         if cuda:

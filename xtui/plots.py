@@ -55,6 +55,15 @@ def _save(plt, figure, folder: Path, stem: str) -> list:
     return paths
 
 
+def text_colour(rgb) -> str:
+    """White on a dark cell, black on a light one (WCAG relative luminance of the cell's colour)."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(c) for c in rgb[:3])
+    return "white" if 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.18 else "black"
+
+
 def heatmap(plt, table: dict, folder: Path, experiment_id: str) -> list:
     from .results import cell_delta, significant, table_columns
 
@@ -78,7 +87,7 @@ def heatmap(plt, table: dict, folder: Path, experiment_id: str) -> list:
                 text = f"{100 * mean:.1f}"
             else:
                 text = f"{100 * mean:.1f}\n({100 * delta:+.1f}{'*' if marked else ''})"
-            axes.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=6.5)
+            axes.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=6.5, color=text_colour(colour))
     axes.set_xlim(0, len(columns))
     axes.set_ylim(len(rows), 0)
     axes.xaxis.tick_top()  # the note on colours goes underneath

@@ -201,6 +201,21 @@ def pool(hidden: torch.Tensor, attention_mask: Optional[torch.Tensor], pooling: 
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+class ArgmaxKind(Kind):
+    """A kind whose head scores each class (or each candidate) of an example: the prediction is the
+    argmax index, the reference the example's integer ``label``."""
+
+    def decode(self, logits, features):
+        return logits.argmax(-1).tolist()
+
+    def outputs(self, predictions, examples, features):
+        """The predicted index (label id, or chosen candidate) of every example."""
+        return [int(p) for p in predictions]
+
+    def references(self, examples):
+        return [int(e["label"]) for e in examples]
+
+
 class TaskModel(nn.Module):
     """A pretrained encoder and a kind's head. The head gets the hidden states of ``layer`` (the
     kind's ``encoder_layer``: None for the last), the attention mask, and any other batch input

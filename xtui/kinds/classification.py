@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import Kind, pool
+from .base import ArgmaxKind, pool
 
 
 class ClassificationHead(nn.Module):
@@ -24,7 +24,7 @@ class ClassificationHead(nn.Module):
         return self.out_proj(x)
 
 
-class ClassificationKind(Kind):
+class ClassificationKind(ArgmaxKind):
     name = "classification"
     poolings = ("cls", "mean")
 
@@ -47,12 +47,3 @@ class ClassificationKind(Kind):
     def build_head(self, hidden_size, dropout):
         return ClassificationHead(hidden_size, len(self.labels), dropout, self.pooling or "cls")
 
-    def decode(self, logits, features):
-        return logits.argmax(-1).tolist()
-
-    def outputs(self, predictions, examples, features):
-        """The predicted label id of every example."""
-        return [int(p) for p in predictions]
-
-    def references(self, examples):
-        return [int(e["label"]) for e in examples]

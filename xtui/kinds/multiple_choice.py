@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import MODEL_INPUTS, Kind, pool
+from .base import MODEL_INPUTS, ArgmaxKind, pool
 
 
 class ChoiceHead(nn.Module):
@@ -36,7 +36,7 @@ class ChoiceHead(nn.Module):
         return self.out_proj(x).view(-1, self.choices)
 
 
-class MultipleChoiceKind(Kind):
+class MultipleChoiceKind(ArgmaxKind):
     name = "multiple_choice"
     poolings = ("cls", "mean")
 
@@ -89,12 +89,3 @@ class MultipleChoiceKind(Kind):
     def build_head(self, hidden_size, dropout):
         return ChoiceHead(hidden_size, self.choices, dropout, self.pooling or "cls")
 
-    def decode(self, logits, features):
-        return logits.argmax(-1).tolist()
-
-    def outputs(self, predictions, examples, features):
-        """The index of the chosen candidate of every example."""
-        return [int(p) for p in predictions]
-
-    def references(self, examples):
-        return [int(e["label"]) for e in examples]

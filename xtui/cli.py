@@ -531,12 +531,13 @@ def runs_show(
     for s in summaries:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
     tables = summary_tables(experiment_rows(store, record), record, holm=holm)
+    chosen = selection_summaries(store, record)
     if as_json:
         unfinished = [{k: s.get(k) for k in ("hash", "type", "task", "language", "status", "detail")}
                       for s in summaries if s["status"] in ("failed", "stopped", "running")]
         sys.stdout.write(json.dumps({"id": record["id"], "status": experiment_state(record, store), "model": record["model"],
                                      "targets": record.get("targets") or [record["target"]], "stages": counts,
-                                     "unfinished": unfinished, "tables": tables,
+                                     "unfinished": unfinished, "selection": chosen, "tables": tables,
                                      "damaged": [{"path": str(p), "why": why} for p, why in damaged]},
                                     indent=1, ensure_ascii=False) + "\n")
         return
@@ -548,7 +549,31 @@ def runs_show(
         if s["status"] in ("failed", "stopped", "running"):
             console.print(f"  {s['status']:<8} {s['hash'][:12]} {s['type']} {s.get('language') or ''} {s.get('detail') or ''}",
                           highlight=False, soft_wrap=True)
+    if chosen:
+        from .selection import describe
+
+        console.print("model selection (the weights each training stage kept):", highlight=False)
+        for item in chosen:
+            console.print(f"  {item['stage'][:12]} {item['describe']}  {describe(item['selection'])}", highlight=False,
+                          soft_wrap=True, markup=False)
     render_tables(tables, console)
+
+
+def selection_summaries(store, record: dict) -> list:
+    """What each finished intermediate and target stage of an experiment kept (result.json's
+    ``selection``: select, step, score, split, early stopping), for ``runs show``. Few-shot stages,
+    one per shot set, keep their last step unless ``fewshot.select`` says otherwise: listed then only."""
+    from .stage import describe_stage, result_grid
+
+    out = []
+    for digest in record.get("stages", []):
+        result = store.stage_result(digest)
+        selection = (result or {}).get("selection")
+        if not isinstance(selection, dict) or (result["type"] == "fewshot" and selection.get("select") in (None, "last")):
+            continue
+        out.append({"stage": digest, "type": result["type"], "selection": selection,
+                    "describe": describe_stage(result["type"], result_grid(result))})
+    return out
 
 
 def _writable(path: Path) -> None:
@@ -720,7 +745,7 @@ def runs_compare(
     """How experiments' specs differ, and the result cells they share (mean ± std; Δ = last − first), as the app's compare screen."""
     from rich.table import Table
 
-    from .comparison import format_cell, shared_results, spec_differences
+    from .comparison import compare_legend, format_cell, shared_results, spec_differences
     from .results import experiment_rows, summary_tables
 
     if len(experiments) < 2:
@@ -752,6 +777,8 @@ def runs_compare(
         shared.add_row(task, metric, str(shots), intermediate, column, *(format_cell(v) for v in values),
                        f"{100 * (values[-1][0] - values[0][0]):+.1f}")
     console.print(shared)
+    if compare_legend(rows):
+        console.print(compare_legend(rows), highlight=False)
 
 
 @runs_app.command("reindex")

@@ -17,6 +17,7 @@ from .errors import SpecError
 from .kinds import MIXTURE
 from .models import ModelRef, resolve_model
 from .plugins import Registry
+from .selection import DEFAULT, EN_DEV, FIELDS as SELECTION_FIELDS, LAST, TARGET_DEV
 from .spec import NONE, Spec, intermediate_key
 from .stage import StageConfig, StageType
 from .tasks import Task, data_dir_from_env
@@ -184,14 +185,16 @@ class _Builder:
         self.plan, self.registry, self.model, self.data_dir, self.source = plan, registry, model, data_dir, source
         self.language_notes: dict = {}
 
-    def _need(self, task: Task, language: str, split: Optional[str], what: str, field: str) -> str:
+    def _present(self, task: Task, language: str, split: Optional[str], field: str) -> bool:
         from .errors import DataError
 
         try:
-            present = split is not None and task.has_split(language, split, self.data_dir)
+            return split is not None and task.has_split(language, split, self.data_dir)
         except DataError as error:  # data xtui cannot fetch (Task.unavailable): say why, and where it goes
             raise SpecError(f"{self.source}: field {field!r}: {error}") from None
-        if not present:
+
+    def _need(self, task: Task, language: str, split: Optional[str], what: str, field: str) -> str:
+        if not self._present(task, language, split, field):
             where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
             raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}, "
                             f"needed for {what}")
@@ -220,6 +223,67 @@ class _Builder:
             return None
         self._check_data(task, task.train_language, task.validation_split, field)
         return task.fingerprint(task.train_language, task.validation_split, self.data_dir)
+
+    def _selection(self, phase: str, training: dict, field_of, task: Task, data_field: str, target_dev=None) -> tuple:
+        """(training config, data fingerprints) of a training stage's model selection (xtui.selection).
+        ``select`` is checked against the data it needs: the task's English validation split for
+        ``en-dev`` (unset, a task without one keeps its last step, as always; one that cannot be read is
+        an error on ``data_field``), each target language's dev split for ``target-dev`` (``target_dev()``
+        lists them). The phase's default ``select`` stays out of the config, so stages that do not set
+        it keep their hashes; ``eval_every``, ``eval_subset`` and ``patience`` are errors where nothing
+        is evaluated."""
+        training = dict(training)
+        given = training.pop("select", None)
+        select = given or DEFAULT[phase]
+        data = {}
+        why = 'select = "last" keeps the last step' if given else f"{phase} stages keep their last step unless select says so"
+        if select == EN_DEV:
+            validation = self._validation(task, data_field)
+            if validation is not None:
+                data["validation"] = validation
+            elif given:
+                raise SpecError(f"{self.source}: field {field_of('select')!r}: task {task.name!r} has no "
+                                f"{task.train_language} validation split to select on; use select = \"last\""
+                                + ("" if phase == "intermediate" else " or \"target-dev\""))
+            why = f"task {task.name!r} has no {task.train_language} validation split"
+        elif select == TARGET_DEV:
+            data["selection"] = target_dev()
+        if select != DEFAULT[phase]:
+            training["select"] = select
+        if not data:
+            self._nothing_to_select(training, field_of, why)
+        return training, data
+
+    def _nothing_to_select(self, training: dict, field_of, why: str) -> None:
+        for name in SELECTION_FIELDS[1:]:
+            if name in training:
+                raise SpecError(f"{self.source}: field {field_of(name)!r}: nothing is evaluated to select on ({why}); "
+                                "it applies with select = \"en-dev\" or \"target-dev\"")
+
+    def _target_dev(self, task: Task, languages: list, field: str, shared: bool) -> list:
+        """The dev splits ``target-dev`` selects on: each target language's (not the training language's).
+        A language listed for this target alone must have one; of shared languages (``all``, or one list
+        for several targets), those without one are left out of the selection, with a note."""
+        split = task.validation_split
+        splits = []
+        for language in languages:
+            if language == task.train_language:
+                continue
+            if not self._present(task, language, split, field):
+                if shared:
+                    self.note_language(task.name, f"no {split} split, so select = \"target-dev\" does not select "
+                                       "on them", language)
+                    continue
+                raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} dev split "
+                                f"({split or 'it declares none'}) to select on; target-dev needs one in every target "
+                                "language (use select = \"en-dev\" or \"last\")")
+            self._check_data(task, language, split, field)
+            splits.append({"language": language, "split": split,
+                           "fingerprint": task.fingerprint(language, split, self.data_dir)})
+        if not splits:
+            raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no dev split in a target language "
+                            f"({', '.join(languages)}) to select on; use select = \"en-dev\" or \"last\"")
+        return splits
 
     def _check_pool(self, task: Task, language: str, shots: int) -> None:
         size = self._check_data(task, language, task.shot_split, "fewshot.shots", count=True)
@@ -294,6 +358,10 @@ class _Builder:
         intermediate stage's encoder (or the pretrained one, for ``none``) directly. Among several
         targets, the spec's K > 0 simply do not apply to them; alone, asking for K > 0 is a mistake."""
         spec = self.plan.spec
+        given = [name for name in SELECTION_FIELDS if name in setting.training]
+        if given:
+            self.note(f"{target.name} is a {target.kind} task without training: {setting.field_of(given[0])} "
+                      "does not apply to it")
         if any(k > 0 for k in spec.fewshot.shots):
             if not several:
                 raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a {target.kind} task without "
@@ -322,29 +390,44 @@ class _Builder:
     def _which(setting) -> str:
         return "'all' languages" if setting.languages == "all" else "the shared target.languages list"
 
-    def _intermediate_data(self, task: Task) -> dict:
+    def _intermediate_data(self, task: Task, validation: bool = True) -> dict:
         data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {task.name}",
                                     "intermediate.tasks")}
-        validation = self._validation(task, "intermediate.tasks")
-        if validation is not None:
-            data["validation"] = validation
+        fingerprint = self._validation(task, "intermediate.tasks") if validation else None
+        if fingerprint is not None:
+            data["validation"] = fingerprint
         return data
+
+    @staticmethod
+    def _intermediate_field(name: str) -> str:
+        return f"intermediate.{name}"
 
     def _mixture(self, entry: list, base: dict, seed: int) -> StageConfig:
         """A multi-task intermediate stage: one shared encoder, a head per task, batches drawn
         from the tasks by the spec's sampling policy. Members are listed in the spec's order."""
         spec = self.plan.spec
         key = intermediate_key(entry)
+        training = spec.intermediate.training_config()
+        select = training.pop("select", None)
         members = []
         for name in entry:
             task = self.registry.tasks[name]
             members.append({**self._task_config(task, spec.intermediate.pooling), "language": task.train_language,
-                            "data": self._intermediate_data(task)})
+                            "data": self._intermediate_data(task, validation=select != LAST)})
+        if select == LAST:
+            training["select"] = LAST
+            self._nothing_to_select(training, self._intermediate_field, 'select = "last" keeps the last step')
+        elif not any("validation" in m["data"] for m in members):
+            if select == EN_DEV:
+                raise SpecError(f"{self.source}: field 'intermediate.select': no task of the mixture {key!r} has an "
+                                "English validation split to select on; use select = \"last\"")
+            self._nothing_to_select(training, self._intermediate_field, f"no task of the mixture {key!r} has a "
+                                    "validation split")
         return self._add(
             StageType.INTERMEDIATE, None,
             {**base, "task": key, "kind": self._kind(MIXTURE), "class_names": [], "language": "en",
              "mixture": {"tasks": members, **spec.intermediate.mixture_config()},
-             "training": spec.intermediate.training_config(), "save_checkpoint": True},
+             "training": training, "save_checkpoint": True},
             {"intermediate": key, "task": key, "seed": seed},
         )
 
@@ -362,33 +445,40 @@ class _Builder:
             entry = intermediate_key(entry)
         elif entry != NONE:
             task = self.registry.tasks[entry]
+            data = self._intermediate_data(task, validation=False)
+            training_config, selection = self._selection("intermediate", spec.intermediate.training_config(),
+                                                         self._intermediate_field, task, "intermediate.tasks")
             stage = self._add(
                 StageType.INTERMEDIATE, None,
                 {**base, **self._task_config(task, spec.intermediate.pooling), "language": task.train_language,
-                 "data": self._intermediate_data(task),
-                 "training": spec.intermediate.training_config(), "save_checkpoint": True},
+                 "data": {**data, **selection}, "training": training_config, "save_checkpoint": True},
                 {"intermediate": entry, "task": entry, "seed": seed},
             )
             parent = stage.hash
         if not self.registry.kinds[target.kind].trains:
             self.untrained(entry, target, seed, base, parent, languages, setting, several)
             return
-        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}", setting.field)}
-        validation = self._validation(target, setting.field)
-        if validation is not None:
-            data["validation"] = validation
+        shared = self._shared_languages(setting, several)
+        evaluated = [l for l in languages if not (shared and not target.has_split(l, target.test_split, self.data_dir))]
+        data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}",
+                                    setting.field)}
+        training, selection = self._selection(
+            "target", training, setting.field_of, target, setting.field,
+            lambda: self._target_dev(target, evaluated, setting.field_of("select"), shared))
+        data.update(selection)
         target_stage = self._add(
             StageType.TARGET, parent,
             {**base, **self._task_config(target, setting.pooling), "language": target.train_language, "data": data,
              "training": training, "save_checkpoint": True},
             {"intermediate": entry, "task": target.name, "seed": seed},
         )
+        skipped = [l for l in languages if l not in evaluated]
         languages = list(languages)
         if target.train_language not in languages and target.has_split(target.train_language, target.test_split, self.data_dir):
             languages.insert(0, target.train_language)
         fewshot = spec.fewshot
         for language in languages:
-            if self._shared_languages(setting, several) and not target.has_split(language, target.test_split, self.data_dir):
+            if language in skipped:
                 self.note_language(target.name, f"no {target.test_split} split, so {self._which(setting)} leaves them out",
                                    language)
                 continue
@@ -407,6 +497,10 @@ class _Builder:
                 self.note_language(target.name, f"no {target.shot_split} split to draw shots from, so these are evaluated "
                                    "zero-shot only", language)
                 wanted = []
+            if wanted:
+                fewshot_training, selection = self._selection(
+                    "fewshot", fewshot.training_config(training["max_length"]), lambda name: f"fewshot.{name}", target,
+                    "fewshot.select", lambda: self._target_dev(target, [language], "fewshot.select", shared=False))
             for shots in wanted:
                 pool = self._need(target, language, target.shot_split, f"{shots}-shot fine-tuning in {language}", "fewshot.shots")
                 if not fewshot.shot_sets_from:
@@ -419,7 +513,7 @@ class _Builder:
                          "shot_pool": {"split": target.shot_split, "fingerprint": pool},
                          **self._published_set(target, language, shots, shot_set),
                          "stratified": fewshot.stratified,
-                         "training": fewshot.training_config(training["max_length"]),
+                         "training": fewshot_training, **({"data": selection} if selection else {}),
                          "save_checkpoint": fewshot.save_checkpoints},
                         {**grid, "shots": shots, "shot_set": shot_set},
                     )

@@ -46,7 +46,10 @@ def done_summary(event: dict) -> str:
 
 
 def _validation_text(event: dict) -> str:
-    return ", ".join(f"{k} {100 * v:.1f}" for k, v in (event.get("metrics") or {}).items() if _number(v))
+    text = ", ".join(f"{k} {100 * v:.1f}" for k, v in (event.get("metrics") or {}).items() if _number(v))
+    if event.get("early_stop"):
+        text += f"; early stop: no improvement in {event['early_stop']} evaluations"
+    return text
 
 
 def _loss_text(event: dict) -> str:

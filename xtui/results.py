@@ -10,11 +10,15 @@ import statistics
 from collections import defaultdict
 from typing import Optional
 
+from .selection import LEGEND, NOT_ZERO_SHOT, TARGET_DEV, selection_label, uses_target_dev
 from .spec import NONE
 from .stage import StageType, result_grid
 
 ROW_FIELDS = ("experiment", "stage", "stage_type", "intermediate", "task", "language", "shots", "shot_set",
-              "seed", "split", "metric", "value")
+              "seed", "split", "metric", "value", "selection", "zero_shot")
+"""``selection``: how each training phase of the result's chain chose its weights (``target=en-dev``;
+empty for results recorded before it was); ``zero_shot``: K = 0 and no phase selected on
+target-language dev data (``select = "target-dev"``); empty for a training stage's validation rows."""
 
 
 def stage_summary(store, digest: str) -> dict:
@@ -49,14 +53,24 @@ def experiment_rows(store, experiment: dict) -> list:
         base = {"experiment": experiment["id"], "stage": digest[:12], "stage_type": result["type"],
                 "intermediate": grid.get("intermediate"), "task": result["task"], "seed": result.get("seed")}
         if result.get("metrics"):
+            selection = result.get("model_selection")
+            chosen = {"selection": selection_label(selection),
+                      "zero_shot": not grid.get("shots") and not uses_target_dev(selection)}
             for metric, value in result["metrics"].items():
                 rows.append({**base, "language": result["language"], "shots": grid.get("shots") or 0,
                              "shot_set": grid.get("shot_set"), "split": result["evaluation"]["split"],
-                             "metric": metric, "value": value})
+                             "metric": metric, "value": value, **chosen})
+        own = {result["type"]: result["selection"]} if isinstance(result.get("selection"), dict) else None
         for metric, value in (result.get("validation") or {}).items():
             rows.append({**base, "language": result["language"], "shots": None, "shot_set": None,
-                         "split": "validation", "metric": metric, "value": value})
+                         "split": "validation", "metric": metric, "value": value, "selection": selection_label(own),
+                         "zero_shot": None})
     return rows
+
+
+def not_zero_shot(row: dict) -> bool:
+    """Whether a result row's model was selected on target-language dev data (marked in tables)."""
+    return TARGET_DEV in (row.get("selection") or "")
 
 
 def _mean_std(values: list) -> tuple:
@@ -106,6 +120,7 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
     intermediates = list(dict.fromkeys(experiment.get("intermediate") or [r["intermediate"] for r in test_rows]))
     tables = []
     draws: dict = {}  # (task, K) -> {intermediate: {draw: avg}}
+    flagged: dict = {}  # (task, K) -> {intermediate: whether its avg is not zero-shot}
     for task in order:
         metric, shown = info[task]["metric"], list(info[task].get("shown") or [info[task]["metric"]])
         overall = info[task].get("overall_metric") or metric
@@ -114,7 +129,7 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
         languages = [l for l in dict.fromkeys(["en"] + listed) if any(r["language"] == l for r in task_rows)]
         target_languages = [l for l in listed if l != "en"]
         for shots in sorted({r["shots"] for r in task_rows}):
-            cells, shown_cells, values = {}, {}, {}
+            cells, shown_cells, values, marks = {}, {}, {}, {}
             for intermediate in intermediates:
                 selected = [r for r in task_rows if r["shots"] == shots and r["intermediate"] == intermediate]
                 per_language = defaultdict(lambda: defaultdict(list))
@@ -139,13 +154,25 @@ def summary_tables(rows: list, experiment: dict, holm: bool = False) -> list:
                 values[intermediate] = {language: {d: v[language] for d, v in per_draw[metric].items() if language in v}
                                         for language in languages}
                 values[intermediate].update({column: averages[column].get(metric, {}) for column in averaged})
+                marked = _marked_columns(selected, languages, averaged)
+                if marked:
+                    marks[intermediate] = marked
+                flagged.setdefault((task, shots), {})[intermediate] = "avg" in marked
             tables.append({"task": task, "metric": metric, "shown": shown, "shots": shots, "languages": languages,
                            "columns": languages, "target_languages": target_languages, "intermediates": intermediates,
                            "cells": cells, "shown_cells": shown_cells, "scorer": info[task].get("scorer"),
-                           "deltas": _deltas(values, (task, shots), holm), "spread": _spread(values)})
+                           "deltas": _deltas(values, (task, shots), holm), "spread": _spread(values),
+                           **({"not_zero_shot": marks} if marks else {})})
     if len(order) > 1:
-        tables.extend(_overall_tables(order, info, intermediates, draws, holm))
+        tables.extend(_overall_tables(order, info, intermediates, draws, holm, flagged))
     return tables
+
+
+def _marked_columns(rows: list, languages: list, averaged: dict) -> list:
+    """The columns of one intermediate task's table row whose results are not zero-shot (selected on
+    target-language dev data): those languages, and each average over one of them."""
+    flagged = {r["language"] for r in rows if not_zero_shot(r)}
+    return [l for l in languages if l in flagged] + [column for column, over in averaged.items() if flagged & set(over)]
 
 
 WITH_ENGLISH = "avg+en"
@@ -187,16 +214,21 @@ def _spread(values: dict) -> dict:
             for intermediate, columns in values.items()}
 
 
-def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict, holm: bool = False) -> list:
+def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict, holm: bool = False,
+                    flagged: Optional[dict] = None) -> list:
     """Per K: each target's avg and their mean, per intermediate task. The mean is taken per draw
-    (seed, shot set index) over the targets that have that K, as the language avg is."""
+    (seed, shot set index) over the targets that have that K, as the language avg is. ``flagged``:
+    (task, K) -> intermediate -> whether that avg is not zero-shot (so is the mean over it)."""
     tables = []
     for shots in sorted({k for _, k in draws}):
         present = [t for t in targets if (t, shots) in draws and any(draws[t, shots].values())]
         if len(present) < 2:
             continue
-        cells, values = {}, {}
+        cells, values, marks = {}, {}, {}
         for intermediate in intermediates:
+            marked = [t for t in present if (flagged or {}).get((t, shots), {}).get(intermediate)]
+            if marked:
+                marks[intermediate] = marked + ["avg"]
             per_target = {t: draws[t, shots].get(intermediate, {}) for t in present}
             common = set.intersection(*(set(d) for d in per_target.values()))
             values[intermediate] = {**per_target, "avg": {d: statistics.fmean(per_target[t][d] for t in present)
@@ -206,7 +238,7 @@ def _overall_tables(targets: list, info: dict, intermediates: list, draws: dict,
                        "columns": present, "metrics": {t: info[t].get("overall_metric") or info[t]["metric"] for t in present},
                        "missing": [t for t in targets if t not in present], "intermediates": intermediates,
                        "cells": cells, "shown_cells": {}, "deltas": _deltas(values, ("overall", shots), holm),
-                       "spread": _spread(values)})
+                       "spread": _spread(values), **({"not_zero_shot": marks} if marks else {})})
     return tables
 
 
@@ -237,6 +269,16 @@ def cell_delta(table: dict, intermediate: str, column: str) -> Optional[float]:
     return None if mean is None or base is None else mean - base
 
 
+def marked(table: dict, intermediate: str, column: str) -> bool:
+    """Whether a cell is not zero-shot (its model selected on target-language dev data)."""
+    return column in (table.get("not_zero_shot") or {}).get(intermediate, ())
+
+
+def table_legend(table: dict) -> Optional[str]:
+    """The line under a table that has cells marked not zero-shot, saying what the mark means."""
+    return LEGEND if table.get("not_zero_shot") else None
+
+
 def _format_cell(table: dict, intermediate: str, column: str) -> str:
     mean, std = table["cells"][intermediate].get(column) or (None, None)
     if mean is None:
@@ -253,6 +295,8 @@ def _format_cell(table: dict, intermediate: str, column: str) -> str:
     if delta is not None:
         mark = SIGNIFICANT if significant((table.get("deltas", {}).get(intermediate) or {}).get(column)) else ""
         text += f" ({100 * delta:+.1f}{mark})"
+    if marked(table, intermediate, column):
+        text += f" {NOT_ZERO_SHOT}"
     return text
 
 
@@ -262,8 +306,15 @@ def table_columns(table: dict) -> list:
             if any((row.get(c) or (None,))[0] is not None for row in table["cells"].values())]
 
 
+def shots_title(table: dict) -> str:
+    """``K=0 (zero-shot)``; ``K=0 (not zero-shot †)`` when cells were selected on target-language dev data."""
+    if table["shots"] != 0:
+        return f"K={table['shots']}"
+    return "K=0 " + (f"(not zero-shot {NOT_ZERO_SHOT})" if table.get("not_zero_shot") else "(zero-shot)")
+
+
 def table_title(table: dict) -> str:
-    k = f"K={table['shots']}" + (" (zero-shot)" if table["shots"] == 0 else "")
+    k = shots_title(table)
     if table.get("overall"):
         return f"overall · mean of the targets' avg (%) · {k}"
     return f"{table['task']} · {metric_title(table)} (%) · {k}"
@@ -307,6 +358,8 @@ def render_tables(tables: list, console) -> None:
         console.print(title, style="italic", highlight=False)
         console.print(rich_table)
         console.print(table_caption(table), style="dim", highlight=False)
+        if table_legend(table):
+            console.print(table_legend(table), highlight=False)
 
 
 DELTA_FIELDS = ("experiment", "task", "shots", "intermediate", "column", "metric", "mean", "low", "high", "p", "p_holm",
@@ -356,6 +409,9 @@ def export(rows: list, tables: list, fmt: str, table: str = "rows", experiment_i
             out.extend("| " + " | ".join(row) + " |" for row in body)
             out.append("")
             out.append(f"_{table_caption(table)}_")
+            if table_legend(table):
+                out.append("")
+                out.append(table_legend(table))
             out.append("")
         return "\n".join(out) + "\n"
     raise ValueError(fmt)
@@ -387,6 +443,8 @@ def _latex_cell(table: dict, intermediate: str, column: str, best: bool) -> str:
     if delta is not None:
         mark = r"$^{*}$" if significant((table.get("deltas", {}).get(intermediate) or {}).get(column)) else ""
         text += r" {\scriptsize(%+.1f%s)}" % (100 * delta, mark)
+    if marked(table, intermediate, column):
+        text += r"$^{\dagger}$"
     return text
 
 
@@ -401,11 +459,13 @@ def latex(tables: list, experiment_id: str = "") -> str:
             means = {i: (table["cells"][i].get(column) or (None,))[0] for i in table["intermediates"]}
             present = [v for v in means.values() if v is not None]
             best[column] = {i for i, v in means.items() if present and v == max(present)}
-        k = f"K={table['shots']}" + (" (zero-shot)" if table["shots"] == 0 else "")
+        k = shots_title(table).replace(NOT_ZERO_SHOT, r"$^{\dagger}$")
         what = "mean of the targets' avg" if table.get("overall") else metric_title(table)
+        legend = table_legend(table)
         caption = (f"{_latex_escape(table['task'])}: {_latex_escape(what)} (\\%), {k}. "
                    + _latex_escape(table_caption(table)).replace("Δ", r"$\Delta$").replace("±", r"$\pm$")
-                   .replace(r"\_", r"\_").replace(" * ", r" $^{*}$ ") + ".")
+                   .replace(r"\_", r"\_").replace(" * ", r" $^{*}$ ") + "."
+                   + (" " + _latex_escape(legend).replace(NOT_ZERO_SHOT, r"$^{\dagger}$") + "." if legend else ""))
         label = re.sub(r"[^A-Za-z0-9:-]+", "-", f"tab:{experiment_id}-{table['task']}-k{table['shots']}")
         out += [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{l" + "r" * len(columns) + "}",
                 r"\toprule", " & ".join(["intermediate"] + [_latex_escape(c) for c in columns]) + r" \\", r"\midrule"]
@@ -424,7 +484,7 @@ def parquet(rows: list, path) -> None:
 
     columns = {field: [row.get(field) for row in rows] for field in ROW_FIELDS}
     schema = pyarrow.schema([(f, pyarrow.float64() if f == "value" else pyarrow.int64() if f in ("shots", "shot_set", "seed")
-                              else pyarrow.string()) for f in ROW_FIELDS])
+                              else pyarrow.bool_() if f == "zero_shot" else pyarrow.string()) for f in ROW_FIELDS])
     pyarrow.parquet.write_table(pyarrow.table(columns, schema=schema), str(path))
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
+from .selection import FIELDS as SELECTION_FIELDS, SELECT, TARGET_DEV
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NONE = "none"
@@ -31,7 +32,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
 
 
-class Training(_Strict):
+def _check_select(select):
+    if select is not None and select not in SELECT:
+        raise ValueError(f"must be one of {', '.join(SELECT)}")
+    return select
+
+
+class _Selection(_Strict):
+    """Model selection and early stopping of a training phase (see xtui.selection); unset: what the
+    phase always did, and the stage hashes it always had."""
+
+    select: Optional[str] = None
+    """Which weights the phase keeps: ``en-dev`` (best on the task's English validation split; the
+    default of intermediate and target), ``last`` (the last step's; the default of few-shot) or
+    ``target-dev`` (best on the target languages' dev splits: not zero-shot, marked so in tables)."""
+    eval_every: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    """Evaluate for selection every this many optimizer steps (and at the last); unset: at each
+    epoch's end for several epochs, else at four points."""
+    eval_subset: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    """Evaluate on this many validation examples per language, drawn with a seed of their own
+    (the same examples for every seed); unset: all of them."""
+    patience: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    """Stop training after this many evaluations without improvement; unset: never stop early."""
+
+    @field_validator("select")
+    @classmethod
+    def _select(cls, select):
+        return _check_select(select)
+
+    def selection_config(self) -> dict:
+        """The fields that are set (the planner checks and normalises them; xtui.plan)."""
+        return {name: getattr(self, name) for name in SELECTION_FIELDS if getattr(self, name) is not None}
+
+
+class Training(_Selection):
     """Hyper-parameters shared by every training phase."""
 
     batch_size: int = Field(16, ge=1, le=4096)
@@ -57,12 +91,12 @@ class Training(_Strict):
         """What determines the training of a stage (part of its hash). ``pooling`` is not here: it is the
         head's, recorded on every stage of the task (see :func:`xtui.plan`); ``freeze_embeddings`` only
         when set, so stages that do not use it keep the hashes they always had."""
-        data = self.model_dump(include=set(Training.model_fields) - {"pooling", "freeze_embeddings"})
+        data = self.model_dump(include=set(Training.model_fields) - {"pooling", "freeze_embeddings", *SELECTION_FIELDS})
         if data["max_steps"] is None and data["epochs"] is None:
             data["epochs"] = 1.0
         if self.freeze_embeddings:
             data["freeze_embeddings"] = True
-        return data
+        return {**data, **self.selection_config()}
 
 
 Mixture = list[str]
@@ -78,6 +112,13 @@ class Intermediate(Training):
     """How a mixture picks the task of each batch: ``proportional`` to its training set size,
     ``temperature`` (size ** (1 / temperature), as XTREME-R / mT5 do), or ``uniform``."""
     temperature: float = Field(2.0, ge=1, le=100)
+
+    @field_validator("select")
+    @classmethod
+    def _no_target_dev(cls, select):
+        if select == TARGET_DEV:
+            raise ValueError("an intermediate task has no target-language dev data to select on; use en-dev or last")
+        return select
 
     @field_validator("sampling")
     @classmethod
@@ -122,11 +163,20 @@ class TargetOverride(_Strict):
     eval_batch_size: Optional[int] = Field(None, ge=1, le=4096)
     freeze_embeddings: Optional[bool] = None
     pooling: Pooling = None
+    select: Optional[str] = None
+    eval_every: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    eval_subset: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    patience: Optional[int] = Field(None, ge=1, le=INT64_MAX)
 
     @field_validator("languages")
     @classmethod
     def _languages(cls, languages):
         return _check_languages(languages)
+
+    @field_validator("select")
+    @classmethod
+    def _select(cls, select):
+        return _check_select(select)
 
 
 def _check_languages(languages):
@@ -153,6 +203,12 @@ class TargetSetting:
     languages_field: str
     pooling: Optional[str] = None
     pooling_field: str = "target.pooling"
+    overridden: tuple = ()
+    """The fields ``[target.per_task.<task>]`` sets for this target (errors name them there)."""
+
+    def field_of(self, name: str) -> str:
+        """Where the spec sets ``name`` for this target: ``target.per_task.xnli.patience`` or ``target.patience``."""
+        return f"target.per_task.{self.task}.{name}" if name in self.overridden else f"target.{name}"
 
 
 class Target(Training):
@@ -200,8 +256,10 @@ class Target(Training):
             training = dict(base)
             languages, languages_field = self.languages, "target.languages"
             pooling, pooling_field = self.pooling, "target.pooling"
+            overridden = ()
             if override is not None:
                 given = override.model_dump(exclude_none=True)
+                overridden = tuple(given)
                 if "languages" in given:
                     languages, languages_field = given.pop("languages"), f"target.per_task.{name}.languages"
                 if "pooling" in given:
@@ -214,11 +272,12 @@ class Target(Training):
                     training.pop("freeze_embeddings", None)
                 training.update(given)
             field = "target.task" if self.task is not None else f"target.tasks[{index}]"
-            out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field))
+            out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field,
+                                     overridden))
         return out
 
 
-class Fewshot(_Strict):
+class Fewshot(_Selection):
     shots: list[int] = Field(default_factory=lambda: [0], min_length=1)
     shot_sets: int = Field(5, ge=1, le=100)
     steps: int = Field(10, ge=1, le=INT64_MAX)
@@ -267,7 +326,7 @@ class Fewshot(_Strict):
         }
         if self.freeze_embeddings:
             data["freeze_embeddings"] = True
-        return data
+        return {**data, **self.selection_config()}
 
 
 TRACKERS = ("tensorboard", "wandb", "mlflow")

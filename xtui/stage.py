@@ -114,12 +114,19 @@ class Training:
     eval_batch_size: int
     freeze_embeddings: Optional[bool] = None
     """Only in the hash when set (stages that never set it kept their hashes)."""
+    select: Optional[str] = None
+    """Model selection and early stopping (xtui.selection), each only in the hash when set; ``select``
+    only when it is not the phase's default (the planner leaves that out)."""
+    eval_every: Optional[int] = None
+    eval_subset: Optional[int] = None
+    patience: Optional[int] = None
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        if data["freeze_embeddings"] is None:
-            del data["freeze_embeddings"]
-        return data
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in OPTIONAL_TRAINING}
+
+
+OPTIONAL_TRAINING = ("freeze_embeddings", "select", "eval_every", "eval_subset", "patience")
+"""Training fields left out of stage.json (and so of the hash) when unset."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ def _events(folder: Path, events: list) -> None:
 
 
 def write_stage(store: RunStore, key: str, type_: str, labels: dict, parent=None, *, start: float, steps: int = 0,
-                metrics=None, validation=None, done: bool = True, seconds: float = 4.0) -> str:
+                metrics=None, validation=None, done: bool = True, seconds: float = 4.0, recorded=None) -> str:
+    """One stage's files; ``recorded``: more fields of its result.json."""
     h = digest(key, type_, *sorted(labels.items()))
     folder = store.stage_dir(h)
     folder.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,7 @@ def write_stage(store: RunStore, key: str, type_: str, labels: dict, parent=None
             result.update(metrics=metrics, evaluation={"split": "test", "language": language, "examples": 200})
         if validation:
             result["validation"] = validation
+        result.update(recorded or {})
         atomic_write_json(folder / "result.json", result)
     _events(folder, events)
     return h
@@ -73,8 +75,10 @@ def scores(value: float) -> dict:
 
 def write_experiment(store: RunStore, experiment_id: str, *, name: str, intermediates=("none", "demo_nli"),
                      languages=("de", "fr"), shot_sets: int = 2, created: float = T0, status: str = "done",
-                     learning_rate: float = 1e-4, offset: float = 0.0, index: bool = True) -> dict:
-    """A finished experiment: target + evaluate (K=0) + fewshot (K=4) stages with known scores."""
+                     learning_rate: float = 1e-4, offset: float = 0.0, index: bool = True, select: str = "") -> dict:
+    """A finished experiment: target + evaluate (K=0) + fewshot (K=4) stages with known scores; ``select``:
+    the target's model selection its results record (``target-dev``: not zero-shot)."""
+    chain = {"model_selection": {"target": {"select": select}}} if select else None
     store.ensure()
     stages = []
     clock = created + 1
@@ -93,14 +97,15 @@ def write_experiment(store: RunStore, experiment_id: str, *, name: str, intermed
         for language in ("en", *languages):
             stages.append(write_stage(store, f"fake{learning_rate}", "evaluate", {**base, "language": language, "shots": 0,
                                                                                  "shot_set": None}, target, start=clock,
-                                      metrics=scores(ZERO_SHOT[intermediate, language] + offset), seconds=2))
+                                      metrics=scores(ZERO_SHOT[intermediate, language] + offset), seconds=2,
+                                      recorded=chain))
             clock += 2
         for language in languages:
             for shot_set in range(shot_sets):
                 value = FEW_SHOT[intermediate, language][shot_set % 2] + offset
                 stages.append(write_stage(store, f"fake{learning_rate}", "fewshot",
                                           {**base, "language": language, "shots": 4, "shot_set": shot_set}, target,
-                                          start=clock, steps=4, metrics=scores(value), seconds=3))
+                                          start=clock, steps=4, metrics=scores(value), seconds=3, recorded=chain))
                 clock += 3
     spec = {"name": name, "model": "tiny", "seeds": [1], "data_dir": None, "description": "",
             "intermediate": {"tasks": list(intermediates), "max_steps": 12, "learning_rate": 1e-5},

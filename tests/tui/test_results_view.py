@@ -4,13 +4,15 @@ draws each K's spread over shot sets on an axis that does not magnify noise."""
 from __future__ import annotations
 
 import pytest
+from textual.coordinate import Coordinate
 
 from xtui.tui.experiment_view import ExperimentView
 from xtui.tui.fewshot_curve import FewshotCurve
 from xtui.tui.heat_map import HeatMap
 from xtui.tui.results_view import ResultsView
 
-from .conftest import make_app, wait_for
+from .conftest import make_app, screen_text, wait_for
+from .fake_runs import T0
 
 BASELINE = "20231114-221320-baseline-aaaa"
 
@@ -233,3 +235,31 @@ def test_the_heat_map_marks_the_same_cells_as_the_printed_tables():
     drawn = {(name, column) for name, row in cells for column, (text, style) in zip(columns, row) if text.endswith("*")}
     coloured = {(name, column) for name, row in cells for column, (text, style) in zip(columns, row) if style}
     assert printed == drawn == coloured == {("anli", "de"), ("anli", "avg")}, (printed, drawn, coloured)  # not sw
+
+
+async def test_results_selected_on_target_dev_are_marked_not_zero_shot_in_the_app(store, two_experiments):
+    """select = "target-dev": every cell of the heat map carries the mark, the title says "not zero-shot"
+    and the legend says what the mark means; the zero-shot experiment beside it shows neither."""
+    from xtui.selection import LEGEND, NOT_ZERO_SHOT
+
+    from .fake_runs import write_experiment
+
+    oracle = "20231116-080000-oracle-cccc"
+    # its own learning rate: its own stages (fake stage hashes are made of the learning rate and the grid)
+    write_experiment(store, oracle, name="oracle", created=T0 + 70_000, learning_rate=5e-5, select="target-dev")
+    for watched, marked in ((oracle, True), (BASELINE, False)):
+        app = make_app(store, start="live", watch=watched)
+        async with app.run_test(size=(160, 48)) as pilot:
+            results = await open_results(pilot)
+            await wait_for(pilot, lambda: results.query_one(HeatMap).row_count > 0, what="the heat map")
+            heat = results.query_one(HeatMap)
+            cells = [str(heat.get_cell_at(Coordinate(row, column)))
+                     for row in range(heat.row_count) for column in range(1, len(heat.columns))]
+            title = str(results.query_one("#results-title").render())
+            screen = screen_text(app)
+            if marked:
+                assert cells and all(cell.endswith(f" {NOT_ZERO_SHOT}") for cell in cells), cells
+                assert "K=0 (not zero-shot †)" in title and LEGEND in screen
+            else:
+                assert not any(NOT_ZERO_SHOT in cell for cell in cells) and "K=0 (zero-shot)" in title
+                assert "not zero-shot" not in screen

@@ -106,14 +106,49 @@ class Kind:
         """(training features, model selection or None) of a training stage. ``data`` is the worker's
         reader of the stage's data (``xtui.worker.data.StageReader``): ``task(name)``, ``tokenizer()``,
         ``features(kind, task, language, split)``, ``examples(task, language, split)`` and
-        ``evaluate(model, kind, features, examples)``. Model selection is ``(evaluate(model) ->
-        metrics, metric)`` on the task's English validation split when the stage has one."""
-        features = data.features(self, task, stage.language, task.train_split)
-        if "validation" not in (stage.data or {}):
-            return features, None
-        examples = data.examples(task, stage.language, task.validation_split)
-        valid = data.features(self, task, stage.language, task.validation_split)
-        return features, (lambda model: data.evaluate(model, self, valid, examples), task.metric)
+        ``evaluate(model, kind, features, examples)``. Model selection: see ``selection``."""
+        return data.features(self, task, stage.language, task.train_split), self.selection(data, task, stage)
+
+    def selection(self, data, task, stage, exclude: Optional[dict] = None) -> Optional[tuple]:
+        """A stage's model selection, ``(evaluate(model) -> metrics, metric, what)``, as its stage.json
+        says (xtui.plan): on the task's English validation split (``data["validation"]``), or on each
+        target language's dev split (``data["selection"]``, select = "target-dev"; the metric is then
+        their mean, each language's scores under ``<language>.<metric>``); None when it selects nothing.
+        ``exclude``: (language, split) -> example indices to leave out (a few-shot stage's shots)."""
+        given = stage.data or {}
+        if "selection" in given:
+            splits = [(s["language"], s["split"]) for s in given["selection"]]
+        elif "validation" in given:
+            splits = [(task.train_language, task.validation_split)]
+        else:
+            return None
+        exclude = exclude or {}
+        sets = [(language, *self.selection_set(data, task, language, split, stage, exclude.get((language, split))))
+                for language, split in splits]
+
+        def evaluate(model) -> dict:
+            if len(sets) == 1:
+                return data.evaluate(model, self, sets[0][2], sets[0][1])
+            scores = {f"{language}.{name}": value for language, examples, features in sets
+                      for name, value in data.evaluate(model, self, features, examples).items()}
+            return {task.metric: sum(scores[f"{l}.{task.metric}"] for l, *_ in sets) / len(sets), **scores}
+
+        what = {"split": splits[0][1], "languages": [l for l, _ in splits],
+                "examples": {language: len(examples) for language, examples, _ in sets}}
+        return evaluate, task.metric, what
+
+    def selection_set(self, data, task, language: str, split: str, stage, exclude=None, kind_ref=None) -> tuple:
+        """(examples, features) a stage selects on in one language: ``training.eval_subset`` of the
+        split's examples (xtui.selection.subset_indices), else all of them (their cached features)."""
+        from ..selection import subset_indices
+
+        examples = data.examples(task, language, split)
+        wanted = stage.training.eval_subset if stage.training else None
+        keep = subset_indices(len(examples), wanted, f"{task.name}|{language}|{split}", exclude or ())
+        if len(keep) == len(examples):
+            return examples, data.features(self, task, language, split, kind_ref)
+        examples = [examples[i] for i in keep]
+        return examples, self.features(examples)
 
     def record(self) -> dict:
         """What this kind adds to a stage's result.json after training (a mixture: its sizes and weights)."""

@@ -80,8 +80,8 @@ class MixtureKind(Kind):
             member_task = data.task(member.task)
             task_features.append(data.features(kind, member_task, member.language, member_task.train_split, member.kind))
             if "validation" in member.data:
-                examples = data.examples(member_task, member.language, member_task.validation_split)
-                features = data.features(kind, member_task, member.language, member_task.validation_split, member.kind)
+                examples, features = kind.selection_set(data, member_task, member.language, member_task.validation_split,
+                                                        stage, kind_ref=member.kind)
                 validations.append((index, member_task, kind, examples, features))
         features = self.join(task_features)
         if not validations:

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ..comparison import format_cell as _format, shared_results, spec_differences
+from ..comparison import compare_legend, format_cell as _format, shared_results, spec_differences
 from .mode_bar import ModeBar
 
 
@@ -74,4 +74,5 @@ class CompareScreen(Screen):
                            Text(f"{100 * delta:+.1f}", style=style))
         self.query_one("#shared-title", Static).update(
             f"[b]Shared results[/b] (mean ± std, %; Δ = #{len(names)} − #1): {len(rows)} cells in all of them"
-            + (f", {only_some} in only some (not shown)" if only_some else ""))
+            + (f", {only_some} in only some (not shown)" if only_some else "")
+            + (f"\n{compare_legend(rows)}" if compare_legend(rows) else ""))

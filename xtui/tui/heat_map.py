@@ -23,7 +23,8 @@ def delta_style(delta, scale: float) -> str:
 
 def heat_cells(table: dict) -> tuple:
     """(columns, rows): each row is (intermediate, [(text, style), ...])."""
-    from ..results import SIGNIFICANT, significant, table_columns
+    from ..results import SIGNIFICANT, marked, significant, table_columns
+    from ..selection import NOT_ZERO_SHOT
 
     columns = table_columns(table)
     tests = table.get("deltas") or {}
@@ -56,6 +57,8 @@ def heat_cells(table: dict) -> tuple:
                 if significant((tests.get(name) or {}).get(column)):
                     text += SIGNIFICANT
                     style = delta_style(delta, scale)
+            if marked(table, name, column):
+                text += f" {NOT_ZERO_SHOT}"
             cells.append((text, style))
         rows.append((name, cells))
     return columns, rows

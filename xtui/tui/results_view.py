@@ -81,11 +81,15 @@ class ResultsView(Vertical):
                        for i, t in enumerate(self.tables) if t["task"] == table["task"])
         tasks = self.tasks()
         targets = " · ".join(f"[b]{task}[/b]" if task == table["task"] else task for task in tasks)
-        from ..results import table_title
+        from rich.markup import escape
+
+        from ..results import table_legend, table_title
 
         keys = "t target · \\[ ] K" if len(tasks) > 1 else "\\[ ] switch K"
+        legend = f"\n[b]{escape(table_legend(table))}[/b]" if table_legend(table) else ""
         title.update(f"{table_title(table)}   " + (f"target: {targets}   " if len(tasks) > 1 else "")
-                     + f"K: {ks}   [dim]{keys} · cells mean ± std (Δ vs none), coloured where significant (*)[/dim]")
+                     + f"K: {ks}   [dim]{keys} · cells mean ± std (Δ vs none), coloured where significant (*)[/dim]"
+                     + legend)
         heat.show(table)
         self._draw_curve()
 

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ..results import table_caption, table_lines
+from ..results import table_caption, table_legend, table_lines
 
 
 def render_summary(tables: list, running: bool = False):
@@ -25,6 +25,8 @@ def render_summary(tables: list, running: bool = False):
             rich_table.add_row(*row)
         parts.append(rich_table)
         parts.append(Text(table_caption(table), style="dim"))
+        if table_legend(table):
+            parts.append(Text(table_legend(table)))
         parts.append(Text(""))
     return Group(*parts)
 

@@ -13,6 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from ..files import atomic_write_json, atomic_write_text
 from ..stage import StageConfig, StageType, read_stage
@@ -58,7 +59,9 @@ def run_fewshot(worker, run: StageRun) -> None:
     from accelerate.utils import set_seed
 
     set_seed(stage.seed)
-    _train(worker, run, run.kind.features(shots), None, None)
+    # fewshot.select: the shots are never among the examples it selects on (they may share a split)
+    selection = run.kind.selection(run.data, task, stage, exclude={(stage.language, stage.shot_pool.split): indices})
+    _train(worker, run, run.kind.features(shots), selection, None)
     run.model = worker.device.accelerator.unwrap_model(run.model)
     run_evaluation(worker, run)
 
@@ -108,6 +111,31 @@ def run_evaluation(worker, run: StageRun) -> None:
                     examples_per_second=len(examples) / max(run.timing["eval"], 1e-9))
     run.result["metrics"] = scores
     run.result["evaluation"] = {"split": split, "language": stage.language, "examples": len(examples)}
+    run.result.update(_model_selection(stage, run.result.get("selection")))
+
+
+def _model_selection(stage: StageConfig, own: Optional[dict]) -> dict:
+    """How the weights an evaluation scored were chosen, per training phase of its chain (its parent's
+    ``selection`` from the parent's result.json, and a few-shot stage's own), and whether the result is
+    zero-shot: K = 0 and no phase selected on target-language dev data (xtui.selection)."""
+    from ..files import read_json
+    from ..selection import uses_target_dev
+
+    phases = {}
+    parent = read_json(Path(stage.parent_dir) / "result.json") if stage.parent_dir else None
+    if isinstance(parent, dict) and isinstance(parent.get("selection"), dict):
+        phases[parent.get("type", "parent")] = _phase(parent["selection"])
+    if own:
+        phases[stage.type.value] = _phase(own)
+    return {"model_selection": phases, "zero_shot": not stage.shots and not uses_target_dev(phases)}
+
+
+def _phase(record: dict) -> dict:
+    """What an evaluation's result keeps of a phase's selection."""
+    from ..selection import recorded_select
+
+    phase = {k: record[k] for k in ("step", "metric", "value", "split", "languages", "early_stopped") if k in record}
+    return {"select": recorded_select(record), **phase}
 
 
 RUNNERS: dict = {

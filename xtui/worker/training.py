@@ -1,6 +1,8 @@
 """The training loop of a stage: length-grouped batches, fused AdamW over the trainable
-parameters, a linear schedule, no host sync per step, model selection at a few points on English
-validation data, periodic resumable checkpoints, and the batch-size search on out-of-memory."""
+parameters, a linear schedule, no host sync per step, model selection (on English or target-language
+dev data, at a few points or every ``eval_every`` steps) with early stopping after ``patience``
+evaluations without improvement, periodic resumable checkpoints, and the batch-size search on
+out-of-memory."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import weakref
 from pathlib import Path
 from typing import Optional
 
+from ..selection import LAST, TARGET_DEV, eval_points, phase_select
 from ..stage import StageType
 from .checkpoints import Checkpoints
 from .faults import classify, fault_oom
@@ -38,14 +41,6 @@ def flops_fields(params: int, tokens: int, seconds: float, peak: Optional[dict])
     return fields
 
 
-def selection_points(total: int, updates_per_epoch: int) -> set:
-    """The steps at which model selection evaluates: each epoch's end for several epochs, else four
-    points; at most ten, at least one."""
-    count = math.ceil(total / updates_per_epoch) if total >= 2 * updates_per_epoch else 4
-    count = max(1, min(count, 10, total))
-    return {math.ceil(total * i / count) for i in range(1, count + 1)}
-
-
 class Trainer:
     def __init__(self, device):
         self.device = device
@@ -55,7 +50,9 @@ class Trainer:
               batch_size: Optional[int] = None) -> dict:
         """Train ``model`` on ``features`` with the stage's hyper-parameters.
 
-        ``selection`` is ``(evaluate_fn, metric)``: evaluate at a few points and keep the best state.
+        ``selection`` is ``(evaluate_fn, metric[, what])`` (xtui.kinds.base.Kind.selection): evaluate at
+        a few points (or every ``training.eval_every`` steps) and keep the best state; with
+        ``training.patience``, stop after that many evaluations without improvement.
         With ``stage_dir``, training state is checkpointed periodically under ``resume/`` and an
         interrupted run continues from there, ending with the same weights as an uninterrupted one.
         """
@@ -136,7 +133,9 @@ class TrainingRun:
         scheduler = get_linear_schedule_with_warmup(optimizer, int(config["warmup_ratio"] * self.total), self.total)
         self.model, self.optimizer, self.loader, self.scheduler = self.accelerator.prepare(model, optimizer, loader,
                                                                                            scheduler)
-        self.eval_points = selection_points(self.total, self.updates_per_epoch) if self.selection else set()
+        every = config.get("eval_every")
+        self.eval_points = eval_points(self.total, self.updates_per_epoch, every) if self.selection else set()
+        self.patience = config.get("patience") if self.selection else None
 
     def _resume(self) -> None:
         self.progress = {"step": 0, "epoch": 0, "batch": 0, "seen": 0, "best": None}
@@ -149,6 +148,8 @@ class TrainingRun:
                          start_step=self.progress["step"])
         self.step, self.epoch, self.seen = self.progress["step"], self.progress["epoch"], self.progress["seen"]
         self.best = self.progress["best"]
+        self.stopped = False
+        self.logged = self.step
 
     def run(self) -> dict:
         from ..perf import non_embedding_parameters
@@ -165,7 +166,7 @@ class TrainingRun:
         self.window_tokens = torch.zeros((), dtype=torch.long, device=device)
         self.last_loss = float("nan")
         self.model.train()
-        while self.step < self.total:
+        while self.step < self.total and not self.stopped:
             self._epoch()
             self.epoch += 1
         return self._summary()
@@ -184,7 +185,7 @@ class TrainingRun:
             self._update()
             if self.step in self.eval_points:
                 self._select()
-            if self.step >= self.total:
+            if self.step >= self.total or self.stopped:
                 return
             if self.checkpoints and self.checkpoints.due(self.step):
                 at_end = micro >= len(self.loader)
@@ -217,6 +218,7 @@ class TrainingRun:
             self._log(now)
 
     def _log(self, now: float) -> None:
+        self.logged = self.step
         self.last_loss = (self.running_loss / max(self.window_batches, 1)).item()
         tokens = int(self.window_tokens.item()) * self.accelerator.num_processes
         self.tokens_done += tokens
@@ -230,25 +232,41 @@ class TrainingRun:
         self.window_start = now
 
     def _select(self) -> None:
-        evaluate, metric = self.selection
+        evaluate, metric = self.selection[:2]
         evaluated = time.perf_counter()
         scores = evaluate(self.model)
         # selection evaluations are not training: keep them out of throughput and MFU
         self.selection_seconds += time.perf_counter() - evaluated
         self.window_start += time.perf_counter() - evaluated
-        self.events.emit("eval", step=self.step, split="validation", metrics=scores, selection=True)
         if self.best is None or scores[metric] > self.best["value"]:
             unwrapped = self.accelerator.unwrap_model(self.model)
             self.best = {"step": self.step, "value": scores[metric], "metrics": scores}
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}
             if self.checkpoints:
                 self.checkpoints.save_best(self.best_state)
+        stop = bool(self.patience) and self._stale() >= self.patience
+        self.events.emit("eval", step=self.step, split="validation", metrics=scores, selection=True,
+                         **({"early_stop": self.patience} if stop else {}))
+        if stop:
+            self._stop()
+
+    def _stale(self) -> int:
+        """Evaluations since the best one (counted from the steps, so a resumed run counts the same)."""
+        return sum(1 for point in self.eval_points if self.best["step"] < point <= self.step)
+
+    def _stop(self) -> None:
+        """Early stopping: no improvement in ``patience`` evaluations; the step is logged as the last one."""
+        self.stopped = True
+        if self.logged != self.step:
+            self._log(time.perf_counter())
+        self.events.log(f"early stopping at step {self.step} of {self.total}: no improvement on validation in "
+                        f"{self.patience} evaluations (best at step {self.best['step']})")
 
     def _summary(self) -> dict:
         elapsed = time.perf_counter() - self.started
         self.tokens_done += int(self.window_tokens.item()) * self.accelerator.num_processes
         seconds = max(elapsed - self.selection_seconds, 1e-9)
-        summary = {"steps": self.total, "examples_seen": self.seen, "train_examples": len(self.features),
+        summary = {"steps": self.step, "examples_seen": self.seen, "train_examples": len(self.features),
                    "final_loss": self.last_loss, "seconds": elapsed,
                    "examples_per_second": (self.seen - self.progress["seen"]) / seconds,
                    "epochs_run": self.seen / max(len(self.features), 1), "batch_size": self.config["batch_size"],
@@ -267,11 +285,22 @@ class TrainingRun:
         return summary
 
     def _chosen(self) -> dict:
-        """Which weights the stage keeps: the best validation state (loaded back when it was not the last)."""
+        """Which weights the stage keeps, and why (result.json's ``selection``): the best validation
+        state (loaded back when it was not the last), or the last step's."""
+        select = phase_select(self.config, self.stage.type.value)
         if self.best is None:
-            reason = "no English validation data" if self.stage.type is StageType.TARGET else "no selection"
-            return {"strategy": "last checkpoint", "step": self.total, "reason": reason}
-        if self.best["step"] != self.total:
+            if self.config.get("select") == LAST:
+                reason = 'select = "last"'
+            else:
+                reason = "no English validation data" if self.stage.type is StageType.TARGET else "no selection"
+            return {"strategy": "last checkpoint", "select": LAST, "step": self.step, "reason": reason}
+        if self.best["step"] != self.step:
             self.accelerator.unwrap_model(self.model).load_state_dict(self.best_state)
-        return {"strategy": "best English validation", "metric": self.selection[1], "step": self.best["step"],
-                "value": self.best["value"], "evaluations": len(self.eval_points)}
+        what = self.selection[2] if len(self.selection) > 2 else {}
+        record = {"strategy": "best target-language validation" if select == TARGET_DEV else "best English validation",
+                  "select": select, "metric": self.selection[1], "step": self.best["step"], "value": self.best["value"],
+                  "evaluations": sum(1 for point in self.eval_points if point <= self.step), **what,
+                  "eval_every": self.config.get("eval_every"), "patience": self.patience, "early_stopped": self.stopped}
+        if self.stopped:
+            record["stopped_at"] = self.step
+        return record

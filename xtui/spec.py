@@ -122,11 +122,22 @@ class TargetOverride(_Strict):
     eval_batch_size: Optional[int] = Field(None, ge=1, le=4096)
     freeze_embeddings: Optional[bool] = None
     pooling: Pooling = None
+    train: Optional[str] = None
+    """How this target trains, for a task with several ways (its recipes): XCOPA ``"siqa+copa"``
+    (XTREME-R's: SocialIQA, then English COPA, in one target stage; the default) or ``"copa"``
+    (English COPA alone). Checked against the task's recipes when the plan is built."""
 
     @field_validator("languages")
     @classmethod
     def _languages(cls, languages):
         return _check_languages(languages)
+
+    @field_validator("train")
+    @classmethod
+    def _train(cls, train):
+        if train is not None and not train.strip():
+            raise ValueError("give the name of one of the task's recipes (e.g. \"siqa+copa\"), or leave the field out")
+        return train
 
 
 def _check_languages(languages):
@@ -153,6 +164,8 @@ class TargetSetting:
     languages_field: str
     pooling: Optional[str] = None
     pooling_field: str = "target.pooling"
+    recipe: Optional[str] = None
+    """``[target.per_task.<task>] train``: the recipe the spec chose (None: the task's default)."""
 
 
 class Target(Training):
@@ -200,8 +213,10 @@ class Target(Training):
             training = dict(base)
             languages, languages_field = self.languages, "target.languages"
             pooling, pooling_field = self.pooling, "target.pooling"
+            recipe = None
             if override is not None:
                 given = override.model_dump(exclude_none=True)
+                recipe = given.pop("train", None)
                 if "languages" in given:
                     languages, languages_field = given.pop("languages"), f"target.per_task.{name}.languages"
                 if "pooling" in given:
@@ -214,7 +229,7 @@ class Target(Training):
                     training.pop("freeze_embeddings", None)
                 training.update(given)
             field = "target.task" if self.task is not None else f"target.tasks[{index}]"
-            out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field))
+            out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field, recipe))
         return out
 
 

@@ -134,6 +134,9 @@ batch_size = 8
 learning_rate = 1e-3
 max_length = 64
 
+[target.per_task.xcopa]
+train = "copa"
+
 [fewshot]
 shots = [0]
 """
@@ -199,6 +202,9 @@ languages = ["it"]
 max_steps = 2
 batch_size = 8
 max_length = 48
+
+[target.per_task.xcopa]
+train = "copa"
 
 [fewshot]
 shots = [0]

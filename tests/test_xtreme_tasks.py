@@ -20,15 +20,15 @@ import xtui_xtreme
 from xtui_xtreme import tasks as xt
 
 TASK_NAMES = ("xnli", "pawsx", "bucc", "tatoeba", "udpos", "panx", "mnli", "qqp", "sst2", "anli", "anli_plus",
-              "xquad", "mlqa", "tydiqa", "lareqa", "xcopa", "squad_v1", "squad_v2", "hellaswag", "cosmosqa",
-              "commonsenseqa", "siqa", "ccg")
+              "xquad", "mlqa", "tydiqa", "lareqa", "mewslix", "xcopa", "squad_v1", "squad_v2", "hellaswag",
+              "cosmosqa", "commonsenseqa", "siqa", "ccg")
 LOCAL_ONLY = {"ccg"}
 """Licensed data (CCGbank): no Hub locator, local files only."""
 SHOT_SPLITS = {"tydiqa": "train"}
 """Few-shot pools other than ``validation``: TyDiQA GoldP's dev set is its test set."""
-NO_ENGLISH_VALIDATION = {"xquad", "tydiqa", "lareqa"}
+NO_ENGLISH_VALIDATION = {"xquad", "tydiqa", "lareqa", "mewslix"}
 """XQuAD (and LAReQA, on XQuAD-R) has no dev data (SQuAD v1.1 dev holds its paragraphs); TyDiQA's dev
-set is its test set."""
+set is its test set; Mewsli-X keeps the last checkpoint, as XTREME-R does (its WikiNews dev is not read)."""
 LOCAL_FOLDERS = {"lareqa": "xquad"}
 """Tasks that read another task's local folder: XQuAD-R is XQuAD's questions and paragraphs."""
 NO_TEST = {("xcopa", "en")}
@@ -82,6 +82,7 @@ def test_kinds_metrics_roles_and_labels(tasks):
         "tatoeba": ("retrieval", "accuracy", {"target"}, 36),
         "bucc": ("retrieval", "f1", {"target"}, 4),
         "lareqa": ("answer_retrieval", "map@20", {"target"}, 11),
+        "mewslix": ("entity_retrieval", "map@20", {"target"}, 11),
         "anli_plus": ("classification", "accuracy", {"intermediate"}, 1),
         "ccg": ("tagging", "accuracy", {"intermediate"}, 1),
     }
@@ -138,6 +139,9 @@ def test_every_hub_ref_is_pinned_and_coverage_is_complete(tasks):
             if "de" in task.languages and task.name == "lareqa":  # every language's XQuAD-R file, de first
                 fingerprint = task.fingerprint("de", "test", None)
                 assert fingerprint.startswith("de=hub:google-research-datasets/xquad_r:de:") and fingerprint.count("=hub:") == 11
+            elif task.name == "mewslix":  # the language's mentions, then the candidate set every language shares
+                fingerprint = task.fingerprint("de", "test", None)
+                assert fingerprint.startswith("hub:izhx/mewsli-x:de:test:") and " + candidates=hub:izhx/mewsli-x:" in fingerprint
             elif "de" in task.languages:
                 assert task.fingerprint("de", "test", None).startswith("hub:google/xtreme:")
 

@@ -233,7 +233,7 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
         _json_out({
             "name": plan.spec.name, "stages": [
                 {"hash": s.hash, "short": s.short, "type": s.type.value, "parent": s.parent, "done": done[s.hash],
-                 **s.grid.to_json()}
+                 **s.grid.to_json(), **({"phases": _phase_tasks(s)} if s.phases else {})}
                 for s in stages],
             "requested": plan.requested, "unique": len(stages), "naive": plan.naive_size(), "done": sum(done.values()),
             "notes": plan.notes,
@@ -249,12 +249,18 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
         table.add_column(column)
     for s in stages:
         label = s.grid.to_json()
+        label["task"] = " → ".join(_phase_tasks(s)) if s.phases else label["task"]
         cells = ["" if label.get(k) is None else str(label[k]) for k in ("intermediate", "task", "language", "shots",
                                                                           "shot_set", "seed")]
         table.add_row(s.short, s.type.value, *cells, s.parent[:12] if s.parent else "-",
                       "[green]done[/green]" if done[s.hash] else "to run")
     console.print(table)
     _print_plan_footer(plan, done)
+
+
+def _phase_tasks(stage) -> list:
+    """The tasks a target stage trains on, in order: its recipe's earlier tasks, then its own."""
+    return [member.task for member in stage.phases] + [stage.task]
 
 
 PLAN_TABLE_LIMIT = 200
@@ -372,7 +378,8 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         scorer = get_scorer(scorer_name(t)) if scorer_name(t) else None
         items.append({"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
                       "scorer": scorer.name if scorer else None, "reproduces": scorer.reproduces if scorer else None,
-                      "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description})
+                      "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description,
+                      **({"recipes": {name: list(tasks) for name, tasks in t.recipes.items()}} if t.recipes else {})})
     if as_json:
         _json_out(items)
         return

@@ -150,7 +150,8 @@ def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path
 
     A ``split_parts`` split is its parts' examples in order, each with ``"part"`` added; a
     ``pooled_splits`` split is the split of ``language`` then of every other pooled language that
-    has it, each example with ``"language"`` added. In local files, a QA answer whose
+    has it, each example with ``"language"`` added; a split with a ``companions`` part is the
+    language's examples then the shared part's. In local files, a QA answer whose
     ``answer_start`` does not point at its text is a DataError (``misaligned="error"``) or leaves
     its question out (``"skip"``, counted per file in ``skipped``).
     """
@@ -167,7 +168,10 @@ def load_examples(task: Task, language: str, split: str, data_dir: Optional[Path
     if parts:
         return [{**example, "part": part} for part in parts
                 for example in _load_split(task, language, part, data_dir, **options)]
-    return _load_split(task, language, split, data_dir, **options)
+    examples = _load_split(task, language, split, data_dir, **options)
+    if split in task.companions:
+        examples = examples + _load_split(task, task.companions[split], split, data_dir, **options)
+    return examples
 
 
 def _load_split(task: Task, language: str, split: str, data_dir: Optional[Path], misaligned: str = "error",
@@ -256,8 +260,9 @@ def load_hub_rows(ref) -> list[dict]:
     """Rows of a Hub dataset split at a pinned revision, filtered by ``ref.where`` and ``ref.startswith``."""
     import datasets  # heavy: only when the Hub is used
 
+    files = {"data_files": ref.data_files} if ref.data_files else {}
     try:
-        dataset = datasets.load_dataset(ref.dataset, ref.config, split=ref.split, revision=ref.revision)
+        dataset = datasets.load_dataset(ref.dataset, ref.config, split=ref.split, revision=ref.revision, **files)
     except Exception as error:  # datasets raises many types; the user needs the reference
         raise DataError(
             f"cannot load {ref.dataset} (config {ref.config}, split {ref.split}, revision {ref.revision}) "

@@ -92,6 +92,8 @@ def event_line(event: dict) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time") or time.time()))
     if kind == "start":
         text = f"start on {event.get('device', '?')} (pid {event.get('pid', '?')}, host {event.get('host', '?')})"
+    elif kind == "phase":
+        text = f"phase {event.get('phase')}/{event.get('phases')}: train on {event.get('task')}"
     elif kind == "train":
         text = (f"train {event.get('total_steps')} steps on {event.get('examples')} examples, "
                 f"batch {event.get('batch_size')}" + (f", from step {event['start_step']}" if event.get("start_step") else ""))

@@ -196,8 +196,10 @@ class _Builder:
     def _need(self, task: Task, language: str, split: Optional[str], what: str, field: str) -> str:
         if not self._present(task, language, split, field):
             where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
-            raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}, "
-                            f"needed for {what}")
+            shared = (f" (with the {task.companions[split]!r} part every language's {split} split shares, "
+                      f"{task.folder}/{task.companions[split]}/{split}.jsonl locally)") if split in task.companions else ""
+            raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}"
+                            f"{shared}, needed for {what}")
         self._check_data(task, language, split, field)
         return task.fingerprint(language, split, self.data_dir)
 
@@ -431,6 +433,40 @@ class _Builder:
             {"intermediate": key, "task": key, "seed": seed},
         )
 
+    def _phases(self, target: Task, setting) -> list:
+        """The tasks a target trains on before its own data in its target stage, as stage members: those of
+        its recipe (the spec's ``train``, else the task's first), each with its English data checked like the
+        target's; empty when it trains on its own data alone."""
+        field = f"target.per_task.{target.name}.train"
+        if not target.recipes:
+            if setting.recipe is not None:
+                several = sorted(t.name for t in self.registry.tasks.values() if t.recipes)
+                raise SpecError(f"{self.source}: field {field!r}: task {target.name!r} trains on its own data only; "
+                                f"train chooses a recipe of {', '.join(several) or 'no task'}")
+            return []
+        name = setting.recipe or next(iter(target.recipes))
+        if name not in target.recipes:
+            raise SpecError(f"{self.source}: field {field!r}: {name!r} is not a way to train {target.name} "
+                            f"(valid: {', '.join(map(repr, target.recipes))})")
+        members = []
+        for task_name in target.recipes[name][:-1]:
+            task = self.registry.tasks.get(task_name)
+            if task is None or task.kind != target.kind:
+                problem = "no plugin registers it" if task is None else f"it is {task.kind}, {target.name} is {target.kind}"
+                raise SpecError(f"{self.source}: field {field!r}: recipe {name!r} of {target.name} trains {task_name!r} "
+                                f"first, but {problem}")
+            data = {"train": self._need(task, task.train_language, task.train_split,
+                                        f"recipe {name!r} of {target.name}", field)}
+            validation = self._validation(task, field)
+            if validation is not None:
+                data["validation"] = validation
+            members.append({**self._task_config(task), "language": task.train_language, "data": data})
+        if members:
+            earlier = ", then ".join(member["task"] for member in members)
+            self.note(f"{target.name} trains on {earlier}, then on its own English data, in one target stage (recipe "
+                      f"{name!r}; {field} = {' or '.join(map(repr, target.recipes))})")
+        return members
+
     def chain(self, entry, target: Task, seed: int, languages: list, setting, several: bool = False) -> None:
         """One intermediate choice -> one target (``setting``: its TargetSetting) -> its evaluations."""
         training = setting.training
@@ -456,8 +492,11 @@ class _Builder:
             )
             parent = stage.hash
         if not self.registry.kinds[target.kind].trains:
+            if setting.recipe is not None:
+                self._phases(target, setting)  # a task without training has no recipes: say so
             self.untrained(entry, target, seed, base, parent, languages, setting, several)
             return
+        phases = self._phases(target, setting)
         shared = self._shared_languages(setting, several)
         evaluated = [l for l in languages if not (shared and not target.has_split(l, target.test_split, self.data_dir))]
         data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}",
@@ -469,7 +508,7 @@ class _Builder:
         target_stage = self._add(
             StageType.TARGET, parent,
             {**base, **self._task_config(target, setting.pooling), "language": target.train_language, "data": data,
-             "training": training, "save_checkpoint": True},
+             **({"phases": phases} if phases else {}), "training": training, "save_checkpoint": True},
             {"intermediate": entry, "task": target.name, "seed": seed},
         )
         skipped = [l for l in languages if l not in evaluated]

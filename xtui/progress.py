@@ -89,8 +89,15 @@ class PlainDisplay:
                           f"loss {_loss_text(event)} {speed_text(event)}".rstrip())
         elif kind == "eval" and event.get("split") == "validation":
             self.line(f"{time.strftime('%H:%M:%S')} validate {stage.short} step {event.get('step')}: {_validation_text(event)}")
+        elif kind == "phase":
+            self.line(f"{time.strftime('%H:%M:%S')} {phase_text(stage, event)}")
         elif kind == "done":
             self.line(f"{time.strftime('%H:%M:%S')} finished {stage.short} {stage.describe()} {done_summary(event)}")
+
+
+def phase_text(stage, event: dict) -> str:
+    """``phase    <stage> 1/2: train on siqa``: a target stage's recipe moving on to its next task."""
+    return f"phase    {stage.short} {event.get('phase')}/{event.get('phases')}: train on {event.get('task')}"
 
 
 # What each live line says before its training total is known.
@@ -165,6 +172,8 @@ class RichDisplay(PlainDisplay):
             self._set(stage, state="evaluating" if event.get("type") == "evaluate" else "loading")
         elif kind == "resume":
             self._set(stage, state="resuming")
+        elif kind == "phase":
+            self.line(phase_text(stage, event), style="cyan")
         elif kind == "train" and _number(event.get("total_steps")):
             self._set(stage, total=event["total_steps"], completed=event.get("start_step") or 0, state="training")
         elif kind == "step" and _number(event.get("step")):

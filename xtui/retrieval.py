@@ -1,4 +1,4 @@
-"""Sentence retrieval on embeddings (Tatoeba, BUCC, LAReQA), as XTREME computes it; the metrics
+"""Sentence retrieval on embeddings (Tatoeba, BUCC, LAReQA, Mewsli-X), as XTREME computes it; the metrics
 themselves are the scorers of ``xtui.scorers``.
 
 NumPy only: embeddings come from the worker; everything here is plain arithmetic that
@@ -164,6 +164,21 @@ def lareqa_rankings(queries: np.ndarray, candidates: np.ndarray, relevant: Seque
             ranked.append(order[:k].tolist())
             ranks.append(sorted(int(position[index]) for index in set(int(i) for i in relevant[start + offset])))
     return {"ranked": ranked, "relevant_ranks": ranks}
+
+
+def top_k(queries: np.ndarray, candidates: np.ndarray, k: int, budget: int = 1 << 22) -> list:
+    """Each query's ``k`` most cosine-similar candidates (indices, best first), as XTREME-R's Mewsli-X
+    evaluation finds them with faiss's exhaustive ``IndexFlatIP`` on L2-normalised float32 vectors;
+    equal scores keep the earlier candidate first. ``budget`` similarity cells at a time."""
+    queries = normalise(queries).astype(np.float32)
+    candidates = normalise(candidates).astype(np.float32)
+    k = min(k, len(candidates))
+    rows = max(1, budget // max(1, len(candidates)))
+    ranked: list = []
+    for start in range(0, len(queries), rows):
+        scores = queries[start:start + rows] @ candidates.T
+        ranked.extend(np.argsort(-scores, axis=1, kind="stable")[:, :k].tolist())
+    return ranked
 
 
 def mean_average_precision_at_k(queries: np.ndarray, candidates: np.ndarray, relevant: Sequence,

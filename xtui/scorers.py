@@ -22,6 +22,8 @@ Which official code each one reproduces (google-research/xtreme at
 * ``bucc``: ``third_party/utils_retrieve.py`` ``read_candidate2score`` / ``bucc_optimize`` /
   ``bucc_extract`` on mined candidates, then ``evaluate.py`` ``bucc_f1``.
 * ``lareqa``: ``third_party/utils_lareqa.py`` ``mean_avg_prec_at_k`` (XTREME-R's mAP@20).
+* ``mewslix``: ``third_party/utils_mewslix.py`` ``evaluate`` (``evaluate.py`` ``mewslix_map20``):
+  the mean reciprocal rank of each mention's gold entity in its top 20, which XTREME-R calls mAP@20.
 
 Pure Python: seqeval and NumPy are imported only by the scorers that need them.
 """
@@ -390,3 +392,23 @@ def score_lareqa(predictions: Mapping, references: Mapping, language: Optional[s
         ranks = list(predictions["relevant_ranks"])
         scores["map"] = sum(average_precision_from_ranks(r, None) for r in ranks) / len(relevant)
     return scores
+
+
+# --------------------------------------------------------------------------- Mewsli-X
+
+
+@register_scorer("mewslix", "1", "google-research/xtreme third_party/utils_mewslix.py evaluate (evaluate.py "
+                 "mewslix_map20: MRR of the gold entity in the top 20, reported as mAP@20)")
+def score_mewslix(predictions: Mapping, references: Mapping, language: Optional[str] = None) -> dict:
+    """``predictions``: mention id -> its predicted entity ids, best first; ``references``: mention id ->
+    ``[gold entity id]`` (the official files' formats). As the official ``evaluate``: every gold mention
+    counts (one without predictions scores 0, predictions without gold are ignored), its top ``k`` = 20
+    are searched for the gold id (stripped of surrounding spaces) and the first hit at rank r gives 1/r;
+    with one gold entity per mention this is both MRR and mAP@20."""
+    k = 20
+    ranks = []
+    for mention, gold in references.items():
+        wanted = gold[0].strip()
+        found = [rank for rank, entity in enumerate(list(predictions.get(mention, []))[:k], 1) if entity == wanted]
+        ranks.append(1.0 / found[0] if found else 0.0)
+    return {f"map@{k}": sum(ranks) / len(ranks) if ranks else 0.0}

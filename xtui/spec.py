@@ -167,6 +167,10 @@ class TargetOverride(_Strict):
     eval_every: Optional[int] = Field(None, ge=1, le=INT64_MAX)
     eval_subset: Optional[int] = Field(None, ge=1, le=INT64_MAX)
     patience: Optional[int] = Field(None, ge=1, le=INT64_MAX)
+    train: Optional[str] = None
+    """How this target trains, for a task with several ways (its recipes): XCOPA ``"siqa+copa"``
+    (XTREME-R's: SocialIQA, then English COPA, in one target stage; the default) or ``"copa"``
+    (English COPA alone). Checked against the task's recipes when the plan is built."""
 
     @field_validator("languages")
     @classmethod
@@ -177,6 +181,13 @@ class TargetOverride(_Strict):
     @classmethod
     def _select(cls, select):
         return _check_select(select)
+
+    @field_validator("train")
+    @classmethod
+    def _train(cls, train):
+        if train is not None and not train.strip():
+            raise ValueError("give the name of one of the task's recipes (e.g. \"siqa+copa\"), or leave the field out")
+        return train
 
 
 def _check_languages(languages):
@@ -205,6 +216,8 @@ class TargetSetting:
     pooling_field: str = "target.pooling"
     overridden: tuple = ()
     """The fields ``[target.per_task.<task>]`` sets for this target (errors name them there)."""
+    recipe: Optional[str] = None
+    """``[target.per_task.<task>] train``: the recipe the spec chose (None: the task's default)."""
 
     def field_of(self, name: str) -> str:
         """Where the spec sets ``name`` for this target: ``target.per_task.xnli.patience`` or ``target.patience``."""
@@ -256,10 +269,11 @@ class Target(Training):
             training = dict(base)
             languages, languages_field = self.languages, "target.languages"
             pooling, pooling_field = self.pooling, "target.pooling"
-            overridden = ()
+            overridden, recipe = (), None
             if override is not None:
                 given = override.model_dump(exclude_none=True)
                 overridden = tuple(given)
+                recipe = given.pop("train", None)
                 if "languages" in given:
                     languages, languages_field = given.pop("languages"), f"target.per_task.{name}.languages"
                 if "pooling" in given:
@@ -273,7 +287,7 @@ class Target(Training):
                 training.update(given)
             field = "target.task" if self.task is not None else f"target.tasks[{index}]"
             out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field,
-                                     overridden))
+                                     overridden, recipe))
         return out
 
 

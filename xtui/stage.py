@@ -175,6 +175,9 @@ class StageConfig:
     save_checkpoint: bool = False
     pooling: Optional[str] = None
     mixture: Optional[Mixture] = None
+    phases: Optional[tuple] = None
+    """Target stages of a task's recipe: the tasks (``Member``) trained before the stage's own, in order,
+    on the same model (XTREME-R's XCOPA: SocialIQA, then English COPA); absent: its own data alone."""
     evaluation: Optional[Split] = None
     eval_batch_size: Optional[int] = None
     max_length: Optional[int] = None
@@ -283,9 +286,9 @@ class StageConfig:
 
 
 REQUIRED = ("hash", "type", "parent", "model", "seed", "task", "kind", "class_names", "language", "grid")
-OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "mixture", "evaluation", "eval_batch_size", "max_length", "shots",
-                      "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file", "misaligned_answers",
-                      "parent_dir", "cache_dir", "tracking", "scorer")
+OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "mixture", "phases", "evaluation", "eval_batch_size", "max_length",
+                      "shots", "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file",
+                      "misaligned_answers", "parent_dir", "cache_dir", "tracking", "scorer")
 
 
 def _plain(value: Any) -> Any:
@@ -319,6 +322,7 @@ _READERS = {
     "shot_pool": lambda v: Split(**v) if v is not None else None,
     "mixture": lambda v: Mixture(tuple(_member(m) for m in v["tasks"]), v["sampling"], v.get("temperature"))
     if v is not None else None,
+    "phases": lambda v: tuple(_member(m) for m in v) if v is not None else None,
 }
 
 

@@ -11,7 +11,8 @@ in the formats ``evaluate.py`` reads (its ``mock_test_data/predictions`` shows t
 * XTREME-R also ``xcopa`` (``test-<lang>.jsonl``, ``{"label": choice}`` per line, ``read_xcopa``)
   and ``lareqa`` (``test-<lang>.json``: question id -> its top-20 candidate ids, the official
   ``<language>_<paragraph>_<sentence>`` names; evaluate.py has no LAReQA reader, this follows its
-  Mewsli-X format).
+  Mewsli-X format) and ``mewslix`` (``test-<lang>.json``: mention id -> its top-20 entity ids, read by
+  ``read_squad``; labels: mention id -> ``[gold entity id]``).
 
 With ``labels=True`` the gold side saved with the predictions is written too, as
 ``labels/<task>/...`` next to ``predictions/<task>/...`` (the mock_test_data layout), so the
@@ -91,6 +92,8 @@ def files(task: str, saved: dict, label_names: list) -> tuple:
     if task == "xcopa":
         return (_labels(json.dumps({"label": p}) for p in outputs), _labels(json.dumps({"label": r}) for r in references),
                 "jsonl")
+    if task == "mewslix":  # already the official format: mention id -> entity ids (gold: [the gold id])
+        return json.dumps(outputs, ensure_ascii=False), json.dumps(references, ensure_ascii=False), "json"
     if task == "lareqa":
         names = references["candidates"]
         ranked = {question: [names[i] for i in top] for question, top in zip(references["questions"], outputs["ranked"])}

@@ -25,6 +25,8 @@ class Event(StrEnum):
     """The ``event`` of a line of ``events.jsonl``."""
 
     START = "start"
+    PHASE = "phase"
+    """A target stage's recipe moves on to its next task (``phase`` of ``phases``, ``task``)."""
     TRAIN = "train"
     RESUME = "resume"
     STEP = "step"

@@ -9,6 +9,10 @@ plain dicts in the format of the task's kind:
 * ``qa``: the Hugging Face ``squad`` row, ``{"id": str, "context": str, "question": str,
   "answers": {"text": list[str], "answer_start": list[int]}}`` (no answers: SQuAD 2.0 "no answer")
 * ``multiple_choice``: ``{"context": str, "question": str, "choices": list[str], "label": int}``
+* ``entity_retrieval``: training pairs ``{"query": str, "candidate": str, "entity_id": str}`` (a
+  mention in context and its entity's description); evaluation rows are documents of mentions
+  ``{"mentions": [{"id": str, "query": str, "entity_id": str}], "context_language": str}`` and
+  candidate entities ``{"entity_id": str, "candidate": str}`` (Mewsli-X)
 * ``retrieval``: ``{"source": str, "target": str}`` (Tatoeba: row i's sides are translations);
   with the task option ``mining`` (BUCC), ``{"source": str | None, "target": str | None,
   "source_id": str | None, "target_id": str | None}``: a row with both sides is a gold pair,
@@ -21,7 +25,10 @@ one after the other (ANLI+ = ANLI + MultiNLI + SNLI); ``split_parts`` makes a sp
 other splits of the same task, each example tagged with its ``part`` (BUCC's ``test`` is its
 validation part, where the mining threshold is chosen, and its test part, where it is scored);
 ``pooled_splits`` makes a language's split out of that split in several languages, each example
-tagged with its ``language`` (LAReQA: a language's questions retrieve from every language's pool).
+tagged with its ``language`` (LAReQA: a language's questions retrieve from every language's pool);
+``companions`` adds to a language's split the rows every language shares (Mewsli-X's candidate
+entities). ``recipes`` names the ways a target trains in one target stage: tasks one after the other
+(XTREME-R's XCOPA: SocialIQA, then English COPA).
 A converter may return None to drop a row (SNLI's rows without a gold label).
 """
 
@@ -49,6 +56,9 @@ class HubRef:
     """Keep only rows whose column equals the value (e.g. ``(("language", "de"),)``)."""
     startswith: tuple[tuple[str, str], ...] = ()
     """Keep only rows whose column starts with the value (TyDiQA: ``(("id", "english-"),)``)."""
+    data_files: Optional[str] = None
+    """A file of the dataset's repository read on its own instead of a config of its card (Mewsli-X's
+    candidate set, ``candidate_entities.jsonl.tar.gz``); ``config`` is then None."""
 
 
 Converter = Callable[..., Optional[dict]]
@@ -120,6 +130,18 @@ class Task:
     that has the split, each example getting a ``"language"`` key: ``{"test": ("ar", "de", ...)}``
     (LAReQA: L's questions retrieve answers from a pool drawn from all languages). ``has_split``
     asks for L's own split; the fingerprint covers every listed language."""
+    companions: Mapping[str, str] = field(default_factory=dict)
+    """Splits that also read rows every language shares, after the language's own: split -> the name
+    of the shared part, read as if it were a language (``<task>/<name>/<split>.*`` in the local layout,
+    ``hub(name, split)`` on the Hub): ``{"test": "candidates"}`` (Mewsli-X: each language's mentions
+    retrieve from one candidate set). A split whose companion is missing is missing; the fingerprint
+    covers both."""
+    recipes: Mapping[str, tuple] = field(default_factory=dict)
+    """Ways to train this task as a target, by name: the tasks trained one after the other in its
+    target stage, ending with this task, the first recipe being the default (XTREME-R's XCOPA:
+    ``{"siqa+copa": ("siqa", "xcopa"), "copa": ("xcopa",)}``). The spec picks one with
+    ``[target.per_task.<task>] train``. The earlier tasks must have this task's kind: the head carries
+    over. Empty: the task trains on its own data."""
     unavailable: str = ""
     """Why xtui cannot fetch this task's data (e.g. a licence) and where to put a local copy;
     when set and the data folder has no folder for the task, ``has_split`` and loading raise
@@ -185,6 +207,8 @@ class Task:
         Raises ``DataError`` (the ``unavailable`` message) for data xtui cannot fetch."""
         if split in self.split_parts:
             return all(self._has_one(language, part, data_dir) for part in self.split_parts[split])
+        if split in self.companions and not self._has_one(self.companions[split], split, data_dir):
+            return False
         return self._has_one(language, split, data_dir)
 
     def _has_one(self, language: str, split: str, data_dir: Optional[Path]) -> bool:
@@ -215,6 +239,10 @@ class Task:
                               for other in self.pool_languages(language, split))
         if split in self.split_parts:
             return " + ".join(self._fingerprint_one(language, part, data_dir) for part in self.split_parts[split])
+        if split in self.companions:
+            companion = self.companions[split]
+            return (f"{self._fingerprint_one(language, split, data_dir)} + "
+                    f"{companion}={self._fingerprint_one(companion, split, data_dir)}")
         return self._fingerprint_one(language, split, data_dir)
 
     def _fingerprint_one(self, language: str, split: str, data_dir: Optional[Path]) -> str:
@@ -237,7 +265,8 @@ class Task:
 
 def _hub_fingerprint(ref: HubRef) -> str:
     prefix = f":{ref.startswith}" if ref.startswith else ""
-    return f"hub:{ref.dataset}:{ref.config}:{ref.split}:{ref.revision}:{ref.where}{prefix}"
+    files = f":files={ref.data_files}" if ref.data_files else ""
+    return f"hub:{ref.dataset}:{ref.config}:{ref.split}:{ref.revision}:{ref.where}{prefix}{files}"
 
 
 def read_labels(path: Path) -> tuple:
@@ -317,8 +346,24 @@ def validate_task(task: Any, kinds: Sequence[str]) -> list[str]:
                             "split_parts) to a tuple of languages")
         elif split == task.shot_split:
             problems.append(f"task {task.name!r}: the few-shot pool {split!r} cannot be pooled")
+    for split, companion in dict(task.companions).items():
+        if split not in SPLITS or not isinstance(companion, str) or not companion or split in task.split_parts \
+                or split in task.pooled_splits or split == task.shot_split:
+            problems.append(f"task {task.name!r}: companions must map a split of {SPLITS} (not the few-shot pool, "
+                            "split_parts or pooled_splits) to the name of a shared part")
+    problems.extend(_recipe_problems(task))
     if not all(isinstance(k, str) and isinstance(v, str) and v and "\n" not in v for k, v in dict(task.overlaps).items()):
         problems.append(f"task {task.name!r}: overlaps must map task names to one-line explanations")
     if task.labels_file is not None and (not isinstance(task.labels_file, str) or task.labels_file.startswith("/")):
         problems.append(f"task {task.name!r}: labels_file must be a path relative to the task's data folder")
     return problems
+
+
+def _recipe_problems(task: Task) -> list:
+    """What is wrong with a task's ``recipes`` (each a tuple of task names ending with the task)."""
+    for name, tasks in dict(task.recipes).items():
+        if not isinstance(name, str) or not name or not isinstance(tasks, tuple) or not tasks \
+                or tasks[-1] != task.name or len(set(tasks)) != len(tasks):
+            return [f"task {task.name!r}: recipes must map names to tuples of distinct task names ending with "
+                    f"{task.name!r}"]
+    return []

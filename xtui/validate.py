@@ -102,6 +102,8 @@ def _hub_refs(task: Task, language: str, split: str) -> list:
     for other in task.pool_languages(language, split):
         for part in task.split_parts.get(split, (split,)):
             refs.extend(task.hub_refs(other, part))
+    if split in task.companions:
+        refs.extend(task.hub_refs(task.companions[split], split))
     return list(dict.fromkeys(refs))
 
 

@@ -1,6 +1,7 @@
 """xtui's built-in XTREME plugin: XNLI, PAWS-X, BUCC, Tatoeba, UD-POS, PAN-X, XQuAD, MLQA,
-TyDiQA and XCOPA as target tasks, and the English intermediate tasks MNLI, QQP, SST-2, ANLI,
-ANLI+, SQuAD v1.1/2.0, HellaSwag, CosmosQA, CommonsenseQA, SocialIQA and CCG (local CCGbank).
+TyDiQA, XCOPA, LAReQA and Mewsli-X as target tasks, and the English intermediate tasks MNLI, QQP,
+SST-2, ANLI, ANLI+, SQuAD v1.1/2.0, HellaSwag, CosmosQA, CommonsenseQA, SocialIQA and CCG (local
+CCGbank).
 
 Registered through the ``xtui`` entry point group (``xtreme = "xtui_xtreme"``), exactly as a
 third-party plugin would be. The tables behind the tasks live in :mod:`xtui_xtreme.tasks`.

@@ -36,6 +36,10 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
   breaks from the table in ``xquad_r_breaks`` (from the lareqa repository's ``xquad-r/<lang>.json``,
   which can also be read directly as the local ``xquad/<lang>/test.json``); other paragraphs are split
   by xtui (``xtui.kinds.answer_retrieval``).
+* ``izhx/mewsli-x`` (Mewsli-X, made by get-mewsli-x.sh and split by its uploader; field names of
+  google-research's ``mel/mewsli-x.md``, see ``mewslix``): config ``wikipedia_pairs`` (``train``: the
+  English training pairs), one config per mention language (``validation``, ``test``: WikiNews
+  documents), and the file ``candidate_entities.jsonl.tar.gz`` (the 1,003,893 candidate entities).
 * Multiple choice: ``cambridgeltl/xcopa`` (config = language) and ``aps/super_glue``
   ``copa`` (``premise, choice1, choice2, question, label``); ``Rowan/hellaswag`` (``ctx_a,
   ctx_b, endings, label`` as a string); ``allenai/cosmos_qa`` (``context, question,
@@ -50,6 +54,8 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from xtui.tasks import HubRef, Task
+
+from .mewslix import convert_mewslix
 
 # --------------------------------------------------------------------------- sources
 
@@ -98,6 +104,13 @@ COSMOSQA = "allenai/cosmos_qa"
 COSMOSQA_REVISION = "ed50fe83db62b355759053b1cd5eef344ee371e0"
 SIQA = "allenai/social_i_qa"
 SIQA_REVISION = "537a2ec8ec565adc0b70b70752893e59e024df26"
+
+MEWSLIX = "izhx/mewsli-x"
+MEWSLIX_REVISION = "315f267bc74ca5aa1541e825a7bc702bb08e5293"
+"""The commit whose dataset card first declared the configs used here (``wikipedia_pairs``, ``ar`` ...
+``uk``), found in the Hub's commit history; its files are those of the current main branch. Not checked
+here against the newest commit (no network in this project's tests)."""
+MEWSLIX_CANDIDATES = "candidate_entities.jsonl.tar.gz"
 
 # --------------------------------------------------------------------------- labels
 
@@ -158,8 +171,17 @@ TYDIQA_PREFIXES = {
 }
 """ISO code -> the language prefix of TyDiQA GoldP question ids (``english-...``)."""
 TYDIQA_LANGUAGES = tuple(TYDIQA_PREFIXES)
+MEWSLIX_LANGUAGES = ("en", "ar", "de", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
+"""The WikiNews mention languages (xtreme ``utils_mewslix.MENTION_LANGUAGES``); English also trains."""
+MEWSLIX_CANDIDATE_SET = "candidates"
+"""The shared part of every language's test split (``Task.companions``): ``<data>/mewslix/candidates/test.jsonl``
+in the local layout, a copy of ``candidate_set_entities.jsonl``."""
 XCOPA_LANGUAGES = ("en", "et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 """``en`` is English COPA (training and development data only; its test labels are hidden)."""
+
+XCOPA_RECIPES = {"siqa+copa": ("siqa", "xcopa"), "copa": ("xcopa",)}
+"""XTREME-R's scripts/train_xcopa.sh trains on SocialIQA, then continues on English COPA (the same
+multiple-choice head, the same settings); ``copa`` is XTREME's and xtui's earlier COPA-only target."""
 
 ALL_SPLITS = ("train", "validation", "test")
 UDPOS_SPLITS = {"kk": ("train", "test"), "tl": ("test",), "th": ("test",), "yo": ("test",)}
@@ -439,6 +461,19 @@ def tydiqa_hub(language: str, split: str) -> Optional[HubRef]:
     return HubRef(XTREME, "tydiqa", hub_split, XTREME_REVISION, startswith=(("id", TYDIQA_PREFIXES[language] + "-"),))
 
 
+def mewslix_hub(language: str, split: str) -> Optional[HubRef]:
+    """Mewsli-X: English Wikipedia pairs train; each language's WikiNews test documents are scored against
+    the candidate set (the ``candidates`` companion). The WikiNews dev documents (the Hub's ``validation``)
+    are not read: XTREME-R keeps the last checkpoint and has no few-shot setting."""
+    if language == MEWSLIX_CANDIDATE_SET:
+        return HubRef(MEWSLIX, None, "train", MEWSLIX_REVISION, data_files=MEWSLIX_CANDIDATES) if split == "test" else None
+    if split == "train":
+        return HubRef(MEWSLIX, "wikipedia_pairs", "train", MEWSLIX_REVISION) if language == "en" else None
+    if split == "test" and language in MEWSLIX_LANGUAGES:
+        return HubRef(MEWSLIX, language, "test", MEWSLIX_REVISION)
+    return None
+
+
 def xcopa_hub(language: str, split: str) -> Optional[HubRef]:
     """English COPA (SuperGLUE) trains XCOPA; every other language has validation + test."""
     if language == "en":
@@ -688,9 +723,20 @@ def build_tasks() -> list[Task]:
                         "SQuAD v1.1; no dev data and no few-shot pool, so zero-shot only)",
             overlaps={"squad_v1": SQUAD_LAREQA, "squad_v2": "SQuAD 2.0 contains every SQuAD v1.1 question: " + SQUAD_LAREQA},
         ),
+        Task(
+            name="mewslix", kind="entity_retrieval", metric="map@20", scorer="mewslix", languages=MEWSLIX_LANGUAGES,
+            hub=mewslix_hub, convert=convert_mewslix, roles=TARGET, companions={"test": MEWSLIX_CANDIDATE_SET},
+            validation_split=None, options={"max_query_length": 64, "max_candidate_length": 64, "scale": 100.0},
+            description="Mewsli-X entity linking: a WikiNews mention retrieves its WikiData entity's description "
+                        "from 1M candidates in 50 languages, mAP@20 (= MRR@20; XTREME-R; dual encoder trained on "
+                        "English Wikipedia mention/entity pairs, last checkpoint kept; zero-shot only: the WikiNews dev "
+                        "documents are read neither for selection nor as a few-shot pool)",
+        ),
         multiple_choice(
             "xcopa", languages=XCOPA_LANGUAGES, labels=COPA_LABELS, hub=xcopa_hub, convert=convert_copa,
-            roles=TARGET, scorer="accuracy", description="XCOPA causal commonsense reasoning, 2 choices (XTREME-R; trains on English COPA)",
+            roles=TARGET, scorer="accuracy", recipes=XCOPA_RECIPES,
+            description="XCOPA causal commonsense reasoning, 2 choices (XTREME-R: trains on SocialIQA, then English "
+                        "COPA, in one target stage; [target.per_task.xcopa] train = \"copa\": English COPA alone)",
             overlaps={"siqa": "XTREME-R's XCOPA recipe already trains on SocialIQA before English COPA, so siqa as "
                               "an intermediate task repeats that step instead of adding one"},
         ),

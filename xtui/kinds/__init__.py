@@ -28,6 +28,7 @@ BUILTIN = (
      {"poolings": ("cls", "mean"), "default_scorer": "accuracy"}),
     # 2: candidate = sentence + context
     ("answer_retrieval", "xtui.kinds.answer_retrieval:AnswerRetrievalKind", "2", {"default_scorer": "lareqa"}),
+    ("entity_retrieval", "xtui.kinds.entity_retrieval:EntityRetrievalKind", "1", {"default_scorer": "mewslix"}),
     (MIXTURE, "xtui.kinds.mixture:MixtureKind", "1", {}),
 )
 

@@ -171,10 +171,12 @@ def pool_layout(examples, language: Optional[str] = None) -> dict:
 class AnswerRetrievalKind(Kind):
     name = "answer_retrieval"
     label_keys = ()
+    defaults = DEFAULTS
+    """The options this kind reads and their defaults (a subclass may add its own)."""
 
     def __init__(self, labels, tokenizer, max_length, options=None):
         super().__init__(labels, tokenizer, max_length, options)
-        self.settings = {**DEFAULTS, **{k: v for k, v in self.options.items() if k in DEFAULTS}}
+        self.settings = {**self.defaults, **{k: v for k, v in self.options.items() if k in self.defaults}}
 
     # -- data ------------------------------------------------------------------------------------
     def _encode(self, texts: list, max_length: int) -> list:

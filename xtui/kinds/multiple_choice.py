@@ -4,8 +4,9 @@ An example is ``{"context": str, "question": str, "choices": [str, ...], "label"
 Every choice is encoded with its context as a pair, ``(context, question + " " + choice)``
 (``(question, choice)`` when there is no context); the candidates of one example are
 scored jointly: one score per choice from the first token, a softmax over the choices.
-``collate`` flattens (batch, choices) to batch * choices rows for the encoder, the head
-reshapes the scores back to (batch, choices).
+``collate`` flattens (batch, choices) to batch * choices rows for the encoder, the head scores
+each row, and the kind reshapes the scores back to (batch, choices): the head does not depend on
+the number of choices, so one trained on 3-way SocialIQA goes on with 2-way COPA (a recipe's phases).
 
 Options: ``choices`` (default: the number of the task's labels).
 """
@@ -22,9 +23,8 @@ class ChoiceHead(nn.Module):
     """RoBERTa's multiple-choice head: one score per (context, choice) row from its first token
     (``pooling="cls"``) or the mean of its real tokens (``"mean"``)."""
 
-    def __init__(self, hidden_size: int, choices: int, dropout: float, pooling: str = "cls"):
+    def __init__(self, hidden_size: int, dropout: float, pooling: str = "cls"):
         super().__init__()
-        self.choices = choices
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.out_proj = nn.Linear(hidden_size, 1)
@@ -33,7 +33,7 @@ class ChoiceHead(nn.Module):
     def forward(self, hidden, attention_mask=None):
         x = self.dropout(pool(hidden, attention_mask, self.pooling))
         x = self.dropout(self.dense(x).tanh())
-        return self.out_proj(x).view(-1, self.choices)
+        return self.out_proj(x).squeeze(-1)
 
 
 class MultipleChoiceKind(ArgmaxKind):
@@ -87,5 +87,12 @@ class MultipleChoiceKind(ArgmaxKind):
         return batch
 
     def build_head(self, hidden_size, dropout):
-        return ChoiceHead(hidden_size, self.choices, dropout, self.pooling or "cls")
+        return ChoiceHead(hidden_size, dropout, self.pooling or "cls")
 
+    def loss(self, logits, batch):
+        """Cross-entropy over each example's choices (the head's row scores, example-major)."""
+        return super().loss(logits.view(-1, self.choices), batch)
+
+    def decode(self, logits, features):
+        """The argmax over each example's choices (the head scores one row per choice)."""
+        return logits.view(-1, self.choices).argmax(-1).tolist()

@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -39,11 +39,36 @@ class StageRun:
 
 def run_training(worker, run: StageRun) -> None:
     """Intermediate and target stages: the kind's training data and model selection, then training
-    with periodic resumable checkpoints."""
+    with periodic resumable checkpoints; a target's recipe trains its earlier tasks first (``phases``)."""
+    if run.stage.phases:
+        _train_phases(worker, run)
     task = run.data.task(run.stage.task) if run.stage.mixture is None else None
     features, selection = run.kind.training_data(run.data, task, run.stage)
+    if run.stage.phases:
+        run.events.emit("phase", phase=len(run.stage.phases) + 1, phases=len(run.stage.phases) + 1, task=run.stage.task)
     _train(worker, run, features, selection, run.folder)
     run.result.update(run.kind.record())
+
+
+def _train_phases(worker, run: StageRun) -> None:
+    """The tasks a target stage trains on before its own (XTREME-R's SocialIQA before English COPA), one
+    after the other on the stage's model, whose head carries over, with the stage's settings, each on its
+    own English data and model selection, resumable in ``phases/<n>/``. Each is recorded in ``phases``."""
+    from ..kinds import load_kind_class
+
+    stage, started = run.stage, time.perf_counter()
+    run.result["phases"] = []
+    for number, member in enumerate(stage.phases, 1):
+        task = run.data.task(member.task)
+        kind = load_kind_class(member.kind.target).for_task(task, run.data.tokenizer(), stage.input_length, member.language,
+                                                           member.scorer.name if member.scorer else None, stage.pooling)
+        phase = replace(stage, task=member.task, language=member.language, data=member.data, kind=member.kind)
+        features, selection = kind.training_data(run.data, task, phase)
+        run.events.emit("phase", phase=number, phases=len(stage.phases) + 1, task=member.task)
+        run.result["phases"].append({"task": member.task, **_trained(worker, run, phase, kind, features, selection,
+                                                                     run.folder / PHASES / str(number))})
+        run.model = worker.device.accelerator.unwrap_model(run.model)
+    run.timing["phases"] = time.perf_counter() - started
 
 
 def run_fewshot(worker, run: StageRun) -> None:
@@ -84,13 +109,20 @@ def _shot_indices(run: StageRun, pool: list) -> list:
 
 def _train(worker, run: StageRun, features: list, selection, checkpoint_dir) -> None:
     started = time.perf_counter()
-    summary = worker.trainer.train_with_batch_search(run.stage, run.model, run.kind, features, run.events, selection,
-                                                     checkpoint_dir)
+    run.result.update(_trained(worker, run, run.stage, run.kind, features, selection, checkpoint_dir))
     run.timing["train"] = time.perf_counter() - started
-    run.result["selection"] = summary.pop("selection")
+
+
+def _trained(worker, run: StageRun, stage, kind, features: list, selection, checkpoint_dir) -> dict:
+    """Train the run's model as ``stage`` says with ``kind``; what the result records of it: ``selection``,
+    ``validation`` (when selected on validation data) and the ``train`` summary."""
+    summary = worker.trainer.train_with_batch_search(stage, run.model, kind, features, run.events, selection,
+                                                     checkpoint_dir)
+    recorded = {"selection": summary.pop("selection")}
     if "validation" in summary:
-        run.result["validation"] = summary.pop("validation")
-    run.result["train"] = summary
+        recorded["validation"] = summary.pop("validation")
+    recorded["train"] = summary
+    return recorded
 
 
 def run_evaluation(worker, run: StageRun) -> None:
@@ -137,6 +169,9 @@ def _phase(record: dict) -> dict:
     phase = {k: record[k] for k in ("step", "metric", "value", "split", "languages", "early_stopped") if k in record}
     return {"select": recorded_select(record), **phase}
 
+
+PHASES = "phases"
+"""The folder of a stage's earlier phases' resumable training state (``phases/<n>/resume/``)."""
 
 RUNNERS: dict = {
     StageType.INTERMEDIATE: run_training,
@@ -191,6 +226,7 @@ def _finish(worker, run: StageRun, started: float, clock: float) -> None:
         worker.models.save_checkpoint(worker.device.accelerator.unwrap_model(run.model), run.folder)
     if run.main:
         shutil.rmtree(run.folder / "resume", ignore_errors=True)
+        shutil.rmtree(run.folder / PHASES, ignore_errors=True)
     # Where the time went: "train" is the whole training call (its loop alone is train.training_seconds),
     # "eval" the final evaluation, the rest is overhead.
     run.timing["total"] = time.perf_counter() - clock

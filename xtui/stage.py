@@ -167,6 +167,9 @@ class StageConfig:
     """Training stages: ``{"train": fingerprint, "validation": fingerprint}`` of the English data."""
     save_checkpoint: bool = False
     pooling: Optional[str] = None
+    layer: Optional[int] = None
+    """Retrieval evaluations: the hidden-state index the encoder is read at (0 = embeddings), where the spec
+    chose one; absent: the kind's default (stages that never set it kept their hashes)."""
     mixture: Optional[Mixture] = None
     evaluation: Optional[Split] = None
     eval_batch_size: Optional[int] = None
@@ -276,7 +279,7 @@ class StageConfig:
 
 
 REQUIRED = ("hash", "type", "parent", "model", "seed", "task", "kind", "class_names", "language", "grid")
-OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "mixture", "evaluation", "eval_batch_size", "max_length", "shots",
+OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "layer", "mixture", "evaluation", "eval_batch_size", "max_length", "shots",
                       "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file", "misaligned_answers",
                       "parent_dir", "cache_dir", "tracking", "scorer")
 

@@ -33,7 +33,8 @@ def test_one_target_or_several_but_not_both():
     assert "give either 'task'" in _spec_error()
     assert "per_task names 'demo_nli', which is not a target" in _spec_error(tasks=["demo_sentiment"], per_task={"demo_nli": {}})
     assert "field 'target.tasks': a task is listed twice" in _spec_error(tasks=["demo_sentiment", "demo_sentiment"])
-    assert "field 'target.languages': give a list of language codes or 'all'" in _spec_error(task="demo_sentiment", languages="every")
+    assert ("field 'target.languages': give a list of language codes, 'all' or the name of a benchmark's language set"
+            in _spec_error(task="demo_sentiment", languages="Every one"))
     assert "unknown field 'target.per_task.demo_entities.lr'" in _spec_error(tasks=["demo_entities"], per_task={"demo_entities": {"lr": 1}})
 
 
@@ -99,3 +100,31 @@ def test_shipped_grids_plan(xtui, name, targets, intermediates):
         shots = {s["shots"] for s in stages if s["type"] == "fewshot"}
         assert shots == {5, 10} and {s["shot_set"] for s in stages if s["type"] == "fewshot"} == set(range(5))
         assert any("zero-shot only" in note for note in data["notes"])
+
+
+JIANT_XTREME = {
+    "xnli": (2, 4, 8, 256), "pawsx": (5, 4, 8, 256), "udpos": (10, 4, 8, 256), "panx": (10, 4, 8, 256),
+    "xquad": (2, 4, 4, 384), "mlqa": (2, 4, 4, 384), "tydiqa": (2, 4, 4, 384),
+}
+"""(epochs, train batch, gradient accumulation, max length) per target as nyu-mll/jiant's XTREME scripts set
+them (jiant/scripts/benchmarks/xtreme/subscripts/d_write_configs.sh and c_tokenize_and_cache.sh, commit
+daa5a258e3af5e7503288de8401429eaf3f58e13); every trained target at learning rate 1e-5 (e_run_models.sh)."""
+
+
+def test_the_paper_grid_states_the_jiant_xtreme_settings_with_their_source():
+    from xtui.spec import load_spec
+
+    spec, text = load_spec(REPO / "examples" / "paper.toml")
+    settings = {s.task: s for s in spec.target.settings()}
+    got = {task: (s.training["epochs"], s.training["batch_size"], s.training["gradient_accumulation"],
+                  s.training["max_length"]) for task, s in settings.items() if task in JIANT_XTREME}
+    assert got == JIANT_XTREME
+    assert {s.training["learning_rate"] for s in settings.values()} == {1e-5}
+    for task in ("bucc", "tatoeba"):  # xtreme_runconfig_writer.py: mean of layer 14; 512 tokens
+        assert (settings[task].layer, settings[task].pooling, settings[task].training["max_length"]) == (14, "mean", 512)
+    assert spec.target.languages == "xtreme"
+    section = ""
+    for line in text.splitlines():
+        section = line if line.startswith("[") else section
+        if section.startswith(("[intermediate]", "[target")) and "=" in line and not line.startswith(("tasks", "[")):
+            assert "# [" in line or line.split("=")[0].strip() in ("sampling", "languages"), f"no source named: {line}"

@@ -26,7 +26,7 @@ def tasks() -> dict:
 
 def test_kinds_metrics_and_roles(tasks):
     expected = {
-        "xquad": ("qa", "f1", {"target"}, 11), "mlqa": ("qa", "f1", {"target"}, 7),
+        "xquad": ("qa", "f1", {"target"}, 12), "mlqa": ("qa", "f1", {"target"}, 7),  # XTREME-R adds ro
         "tydiqa": ("qa", "f1", {"target"}, 9), "xcopa": ("multiple_choice", "accuracy", {"target"}, 12),
         "squad_v1": ("qa", "f1", {"intermediate"}, 1), "squad_v2": ("qa", "f1", {"intermediate"}, 1),
         "hellaswag": ("multiple_choice", "accuracy", {"intermediate"}, 1),

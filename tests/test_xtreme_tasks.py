@@ -73,13 +73,13 @@ def test_kinds_metrics_roles_and_labels(tasks):
     expected = {
         "xnli": ("classification", "accuracy", {"target"}, 15),
         "pawsx": ("classification", "accuracy", {"target"}, 7),
-        "udpos": ("tagging", "f1", {"target"}, 33),
-        "panx": ("tagging", "f1", {"target"}, 40),
+        "udpos": ("tagging", "f1", {"target"}, 38),
+        "panx": ("tagging", "f1", {"target"}, 48),
         "mnli": ("classification", "accuracy", {"intermediate"}, 1),
         "qqp": ("classification", "accuracy", {"intermediate"}, 1),
         "sst2": ("classification", "accuracy", {"intermediate"}, 1),
         "anli": ("classification", "accuracy", {"intermediate"}, 1),
-        "tatoeba": ("retrieval", "accuracy", {"target"}, 36),
+        "tatoeba": ("retrieval", "accuracy", {"target"}, 41),
         "bucc": ("retrieval", "f1", {"target"}, 4),
         "lareqa": ("answer_retrieval", "map@20", {"target"}, 11),
         "mewslix": ("entity_retrieval", "map@20", {"target"}, 11),
@@ -92,7 +92,8 @@ def test_kinds_metrics_roles_and_labels(tasks):
     assert tasks["xnli"].labels == ("entailment", "neutral", "contradiction") == tasks["anli"].labels
     assert tasks["panx"].labels == ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
     assert len(tasks["udpos"].labels) == 17 and list(tasks["udpos"].labels) == sorted(tasks["udpos"].labels)
-    assert set(xt.UDPOS_CONFIGS) == set(tasks["udpos"].languages)
+    assert set(xt.UDPOS_CONFIGS) | set(xt.UDPOS_XTREME_R_TREEBANKS) == set(tasks["udpos"].languages)
+    assert set(tasks["udpos"].local_only) == set(xt.UDPOS_XTREME_R_TREEBANKS)  # UD v2.7: no Hub copy
 
 
 def test_entry_point_loads_the_plugin():
@@ -134,7 +135,8 @@ def test_every_hub_ref_is_pinned_and_coverage_is_complete(tasks):
             assert (("en", "validation") in claimed) == (task.name not in NO_ENGLISH_VALIDATION), task.name
         assert task.hub("xx", "test") is None and task.hub("en", "bogus") is None
         if "target" in task.roles:
-            expected = {language for language in task.languages if (task.name, language) not in NO_TEST}
+            expected = {language for language in task.languages
+                        if (task.name, language) not in NO_TEST and language not in task.local_only}
             assert {language for language, split in claimed if split == "test"} == expected, task.name
             if "de" in task.languages and task.name == "lareqa":  # every language's XQuAD-R file, de first
                 fingerprint = task.fingerprint("de", "test", None)
@@ -165,6 +167,30 @@ def test_hub_refs_point_at_the_right_configs(tasks):
     assert tasks["sst2"].hub("en", "test") is None  # GLUE test labels are hidden
     anli = tasks["anli"].hub("en", "train")
     assert (anli.dataset, anli.config, anli.split) == ("facebook/anli", "plain_text", "train_r1+train_r2+train_r3")
+
+
+def test_xtreme_r_languages_point_at_their_hub_copies(tasks):
+    """XTREME-R's languages beyond google/xtreme's: WikiANN (PAN-X), google/xquad (XQuAD ro), MTEB's copy of
+    LASER's Tatoeba (filtered by pair); XTREME's own languages keep their google/xtreme configs (and hashes)."""
+    assert tasks["panx"].hub("az", "test") == HubRef("unimelb-nlp/wikiann", "az", "test", xt.WIKIANN_REVISION)
+    assert tasks["panx"].hub("qu", "train").config == "qu" and tasks["panx"].hub("qu", "bogus") is None
+    assert tasks["panx"].hub("de", "test").dataset == "google/xtreme"
+    assert tasks["xquad"].hub("ro", "test") == HubRef("google/xquad", "xquad.ro", "validation", xt.GOOGLE_XQUAD_REVISION)
+    assert tasks["xquad"].hub("ro", "train") is None and tasks["xquad"].hub("de", "test").config == "XQuAD.de"
+    assert tasks["lareqa"].hub("ro", "test") is None  # XQuAD-R has no Romanian
+    assert tasks["tatoeba"].hub("uk", "test") == HubRef("mteb/tatoeba-bitext-mining", None, "test",
+                                                        xt.MTEB_TATOEBA_REVISION, (("lang", "ukr-eng"),))
+    assert tasks["tatoeba"].hub("de", "test").config == "tatoeba.deu"
+    assert {language: tasks["udpos"].hub(language, "test") for language in xt.UDPOS_XTREME_R_TREEBANKS} == dict.fromkeys(
+        xt.UDPOS_XTREME_R_TREEBANKS)  # UD v2.7: local data only
+    assert "lt_alksnis, lt_hse" in tasks["udpos"].local_only["lt"] and "<data_dir>/udpos/lt/" in tasks["udpos"].local_only["lt"]
+
+
+def test_mteb_tatoeba_rows_convert_like_xtreme_rows(tasks):
+    mteb = {"sentence1": "Bu kitabdır.", "sentence2": "This is a book.", "lang": "aze-eng"}
+    xtreme = {"source_sentence": "Bu kitabdır.", "target_sentence": "This is a book."}
+    assert tasks["tatoeba"].convert(mteb) == tasks["tatoeba"].convert(xtreme) == {
+        "source": "Bu kitabdır.", "target": "This is a book."}
 
 
 # --------------------------------------------------------------------------- hub row formats

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from .errors import XtuiError
+from .tasks import ALL_LANGUAGES
 
 app = typer.Typer(add_completion=True, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="xtui: intermediate-task training, few-shot fine-tuning and XTREME evaluation, from one spec.")
@@ -236,7 +237,7 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
                  **s.grid.to_json(), **({"phases": _phase_tasks(s)} if s.phases else {})}
                 for s in stages],
             "requested": plan.requested, "unique": len(stages), "naive": plan.naive_size(), "done": sum(done.values()),
-            "notes": plan.notes,
+            "notes": plan.notes, "languages": {task: languages for task, (_, languages) in plan.languages.items()},
         })
         return
     from rich.table import Table
@@ -288,6 +289,10 @@ def _print_plan_counts(plan, done: dict) -> None:
 
 
 def _print_plan_footer(plan, done: dict) -> None:
+    for task, (named, languages) in plan.languages.items():
+        if named and named != ALL_LANGUAGES and languages:  # a benchmark's set: say what it means for each target
+            console.print(f"languages {named!r} of {task}: {len(languages)}: {' '.join(languages)}", highlight=False,
+                          soft_wrap=True)
     stages = plan.order()
     todo = len(stages) - sum(done.values())
     console.print(f"{len(stages)} stages ({plan.requested - len(stages)} shared within the grid), "
@@ -367,6 +372,12 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Machine-readable
     console.print(table)
 
 
+def _presets_json(presets) -> dict:
+    """Retrieval presets with JSON keys (their layer tables are keyed by depth)."""
+    return {name: {**preset, "layers": {str(depth): layer for depth, layer in preset["layers"].items()}}
+            for name, preset in presets.items()}
+
+
 @app.command()
 def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Every registered task: kind, languages, metric and the plugin that provides it."""
@@ -379,6 +390,8 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         items.append({"name": t.name, "kind": t.kind, "languages": list(t.languages), "metric": t.metric,
                       "scorer": scorer.name if scorer else None, "reproduces": scorer.reproduces if scorer else None,
                       "roles": sorted(t.roles), "plugin": registry.task_plugin[t.name], "description": t.description,
+                      "language_sets": {name: list(languages) for name, languages in t.language_sets.items()},
+                      "local_only": dict(t.local_only), "retrieval_presets": _presets_json(t.retrieval_presets),
                       **({"recipes": {name: list(tasks) for name, tasks in t.recipes.items()}} if t.recipes else {})})
     if as_json:
         _json_out(items)

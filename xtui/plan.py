@@ -20,7 +20,7 @@ from .plugins import Registry
 from .selection import DEFAULT, EN_DEV, FIELDS as SELECTION_FIELDS, LAST, TARGET_DEV
 from .spec import NONE, Spec, intermediate_key
 from .stage import StageConfig, StageType
-from .tasks import Task, data_dir_from_env
+from .tasks import ALL_LANGUAGES, Task, data_dir_from_env
 
 @dataclass
 class Plan:
@@ -31,6 +31,9 @@ class Plan:
     """How many stages the grid names before identical ones are shared."""
     notes: list = field(default_factory=list)
     """What the plan left out or warns about, one line each (shown before it runs)."""
+    languages: dict = field(default_factory=dict)
+    """Target task -> (the spec's languages field as written: a set name or None for a list, the languages
+    it means for that task), in the spec's order of targets."""
 
     def naive_size(self) -> int:
         """Stages a naive run would need: every result (evaluation or shot set) its own chain
@@ -91,9 +94,12 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
                         f"(pip install {package}, or pip install 'xtui[{tracker}]')")
     settings = spec.target.settings()
     targets = []
+    sets = language_sets(registry)
     for setting in settings:
         task = _prefixed(source, lambda s=setting: _task_for(registry, s.task, s.field, "target"))
-        targets.append((task, _target_languages(task, setting, len(settings) > 1, source)))
+        languages = _target_languages(task, setting, len(settings) > 1, source, sets)
+        _check_local_only(task, setting, languages, len(settings) > 1, data_dir, source)
+        targets.append((task, languages))
     if len(targets) > 1 and not any(languages for _, languages in targets):
         raise SpecError(f"{source}: field 'target.languages': no target task has any of these languages")
     intermediates = []
@@ -115,8 +121,14 @@ def build_plan(spec: Spec, registry: Registry, source: str = "spec") -> Plan:
         intermediates.append(entry)
 
     _check_pooling(spec, registry, targets, intermediates, source)
+    _check_retrieval_fields(registry, targets, settings, source)
     plan = Plan(spec)
     builder = _Builder(plan, registry, model, data_dir, source)
+    for (task, languages), setting in zip(targets, settings):
+        named = setting.languages if isinstance(setting.languages, str) else None
+        plan.languages[task.name] = (named, list(languages))
+        if named and not languages:
+            builder.note(f"{task.name} is not part of {named!r} (its sets: {', '.join(_sets_of(task))}): left out")
     for seed in spec.seeds:
         for entry in intermediates:
             for (target, languages), setting in zip(targets, settings):
@@ -138,8 +150,9 @@ def _poolings(registry: Registry, task_name: str) -> tuple:
 
 def _check_pooling(spec: Spec, registry: Registry, targets: list, intermediates: list, source: str) -> None:
     """A ``pooling`` the spec sets must apply to some task it names (a tagging target has no pooled head)."""
-    pooled = sorted(name for name, info in registry.kinds.items() if info.poolings)
-    valid = f"pooling applies to the kinds {', '.join(pooled)}"
+    heads = sorted(name for name, info in registry.kinds.items() if info.poolings and info.trains)
+    read = sorted(name for name, info in registry.kinds.items() if info.poolings and not info.trains)
+    valid = f"pooling applies to the kinds {', '.join(heads)}" + (f" (and, set per task, {', '.join(read)})" if read else "")
     if spec.intermediate.pooling is not None:
         names = [n for entry in intermediates for n in (entry if isinstance(entry, list) else [entry]) if n != NONE]
         # only "none": nothing trains here, so the setting is moot (a spec scaled down with --set keeps working)
@@ -148,22 +161,82 @@ def _check_pooling(spec: Spec, registry: Registry, targets: list, intermediates:
                             f"({', '.join(names) or 'only none'}); {valid}")
     settings = spec.target.settings()
     for (task, _), setting in zip(targets, settings):
-        if setting.pooling is None or setting.pooling in registry.kinds[task.kind].poolings:
+        if setting.pooling is None or pooling_applies(registry.kinds[task.kind], setting):
             continue
-        if len(settings) == 1 or setting.pooling_field != "target.pooling":
+        if setting.own("pooling"):
             raise SpecError(f"{source}: field {setting.pooling_field!r}: task {task.name!r} ({task.kind}) has no pooled "
                             f"head; {valid}")
     if spec.target.pooling is not None and not any(
-            spec.target.pooling in registry.kinds[task.kind].poolings for task, _ in targets):
+            spec.target.pooling in registry.kinds[task.kind].poolings and (registry.kinds[task.kind].trains or len(targets) == 1)
+            for task, _ in targets):
         raise SpecError(f"{source}: field 'target.pooling': no target task has a pooled head; {valid}")
 
 
-def _target_languages(task: Task, setting, several: bool, source: str) -> list:
-    """The languages one target is evaluated on. ``all``: every language of the task. With one
-    target, a listed language the task lacks is an error; with several, each target takes the
-    listed languages it has (the spec's languages are then the union)."""
-    if setting.languages == "all":
+def pooling_applies(kind, setting) -> bool:
+    """Whether a target's ``pooling`` reaches its stages: a head with that choice; for a kind that does not
+    train (its encoder read directly: sentence retrieval) only when set for that target (its per_task section,
+    or [target] with one target), as its default (mean) is not a head's (cls): the shared pooling of several
+    targets is their heads'."""
+    return setting.pooling in kind.poolings and (kind.trains or setting.own("pooling"))
+
+
+def _check_retrieval_fields(registry: Registry, targets: list, settings: list, source: str) -> None:
+    """``layer`` and ``retrieval_preset`` apply to targets whose encoder is read directly (sentence retrieval):
+    set for one target that is not, or shared by targets none of which is, they are an error."""
+    read = sorted(name for name, task in registry.tasks.items()
+                  if not registry.kinds[task.kind].trains and "target" in task.roles)
+    for name in ("layer", "retrieval_preset"):
+        applied = False
+        for (task, _), setting in zip(targets, settings):
+            if getattr(setting, name) is None:
+                continue
+            if not registry.kinds[task.kind].trains:
+                applied = True
+                _check_preset(task, setting, source)
+            elif setting.own(name):
+                raise SpecError(f"{source}: field {getattr(setting, name + '_field')!r}: task {task.name!r} ({task.kind}) "
+                                f"trains a head on the last layer; {name} applies to retrieval tasks ({', '.join(read)})")
+        if not applied and any(getattr(s, name) is not None for s in settings):
+            raise SpecError(f"{source}: field 'target.{name}': no target task is a retrieval task; {name} applies to "
+                            f"{', '.join(read)}")
+
+
+def _check_preset(task: Task, setting, source: str) -> None:
+    name = setting.retrieval_preset
+    if name is not None and name not in task.retrieval_presets:
+        valid = ", ".join(task.retrieval_presets) or "none"
+        raise SpecError(f"{source}: field {setting.retrieval_preset_field!r}: task {task.name!r} has no retrieval preset "
+                        f"{name!r} (valid: {valid})")
+
+
+def language_sets(registry: Registry) -> list:
+    """The names a spec's ``languages`` may give: ``all`` and every benchmark set a registered task has."""
+    return [ALL_LANGUAGES] + sorted({name for task in registry.tasks.values() for name in task.language_sets})
+
+
+def _sets_of(task: Task) -> list:
+    return [ALL_LANGUAGES, *task.language_sets]
+
+
+def _target_languages(task: Task, setting, several: bool, source: str, sets: list) -> list:
+    """The languages one target is evaluated on. ``all``: every language of the task; a benchmark's set
+    (``xtreme-r``): the languages that benchmark evaluates the task on, nothing when the task is not part of
+    it among several targets (alone, an error). With one target, a listed language the task lacks is an
+    error; with several, each target takes the listed languages it has (the spec's languages are then the
+    union)."""
+    if setting.languages == ALL_LANGUAGES:
         return list(task.languages)
+    if isinstance(setting.languages, str):
+        where = f"{source}: field {setting.languages_field!r}"
+        if setting.languages not in sets:
+            raise SpecError(f"{where}: unknown language set {setting.languages!r} (valid: {', '.join(sets)}; or a list "
+                            "of language codes)")
+        if setting.languages in task.language_sets:
+            return list(task.language_sets[setting.languages])
+        if several and setting.languages_field == "target.languages":
+            return []
+        raise SpecError(f"{where}: task {task.name!r} is not part of {setting.languages!r} (its sets: "
+                        f"{', '.join(_sets_of(task))}; or a list of language codes)")
     missing = [language for language in setting.languages if language not in task.languages]
     if missing and (not several or setting.languages_field != "target.languages"):
         raise SpecError(
@@ -171,6 +244,41 @@ def _target_languages(task: Task, setting, several: bool, source: str) -> list:
             f"(valid: {', '.join(task.languages)})"
         )
     return [language for language in setting.languages if language in task.languages]
+
+
+def _missing(task: Task, language: str, split: str, data_dir: Optional[Path]) -> str:
+    where = f"in {data_dir}" if task.uses_local(data_dir) else "on the Hub"
+    return f"task {task.name!r} has no {language} {split} split {where}"
+
+
+def _local_only_hint(task: Task, language: str, data_dir: Optional[Path]) -> str:
+    """Where a language with no Hub copy comes from (empty for any other, or when local data is used)."""
+    if language not in task.local_only or task.uses_local(data_dir):
+        return ""
+    return f" (it is local data: {task.local_only[language]})"
+
+
+def _shared_languages(setting, several: bool) -> bool:
+    """Languages not chosen for this target alone: ``all`` or a benchmark's set, or one list shared by several
+    targets (each takes those it has data for; a language missing is a note, not an error)."""
+    return isinstance(setting.languages, str) or (several and setting.languages_field == "target.languages")
+
+
+def _check_local_only(task: Task, setting, languages: list, several: bool, data_dir: Optional[Path], source: str) -> None:
+    """A language chosen for this target (not a shared list or set) that only local data has, without it: one
+    line saying where its data comes from, before anything else is checked (offline, the Hub data of the
+    target's other splits would be reported first)."""
+    for language in [] if _shared_languages(setting, several) else languages:
+        hint = _local_only_hint(task, language, data_dir)
+        if hint and not task.has_split(language, task.test_split, data_dir):
+            raise SpecError(f"{source}: field {setting.languages_field!r}: "
+                            f"{_missing(task, language, task.test_split, data_dir)}{hint}")
+
+
+def _explicit_wins(setting, name: str) -> bool:
+    """A ``layer`` or ``pooling`` the spec gives beats its retrieval preset, unless the preset was set for this
+    target and the value is only shared by several targets."""
+    return setting.retrieval_preset is None or setting.own(name) or not setting.own("retrieval_preset")
 
 
 def _prefixed(source: str, call):
@@ -195,11 +303,10 @@ class _Builder:
 
     def _need(self, task: Task, language: str, split: Optional[str], what: str, field: str) -> str:
         if not self._present(task, language, split, field):
-            where = f"in {self.data_dir}" if task.uses_local(self.data_dir) else "on the Hub"
             shared = (f" (with the {task.companions[split]!r} part every language's {split} split shares, "
                       f"{task.folder}/{task.companions[split]}/{split}.jsonl locally)") if split in task.companions else ""
-            raise SpecError(f"{self.source}: field {field!r}: task {task.name!r} has no {language} {split} split {where}"
-                            f"{shared}, needed for {what}")
+            raise SpecError(f"{self.source}: field {field!r}: {_missing(task, language, split, self.data_dir)}{shared}, "
+                            f"needed for {what}{_local_only_hint(task, language, self.data_dir)}")
         self._check_data(task, language, split, field)
         return task.fingerprint(language, split, self.data_dir)
 
@@ -369,28 +476,76 @@ class _Builder:
                 raise SpecError(f"{self.source}: field 'fewshot.shots': {target.name!r} is a {target.kind} task without "
                                 "training, so only K=0 applies; use shots = [0]")
             self.note(f"{target.name} is a {target.kind} task without training: only K=0 applies to it")
+        reading = self._reading(target, setting)
         for language in languages:
-            if self._shared_languages(setting, several) and not target.has_split(language, target.test_split, self.data_dir):
-                self.note_language(target.name, f"no {target.test_split} split, so {self._which(setting)} leaves them out",
-                                   language)
+            if self._left_out(target, language, setting, several):
                 continue
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             self._add(StageType.EVALUATE, parent,
-                      {**base, **self._task_config(target), "language": language,
+                      {**base, **self._task_config(target), **reading, "language": language,
                        "evaluation": {"split": target.test_split, "fingerprint": test},
-                       "eval_batch_size": spec.fewshot.eval_batch_size, "max_length": setting.training["max_length"]},
+                       "eval_batch_size": spec.fewshot.eval_batch_size},
                       {"intermediate": entry, "task": target.name, "language": language, "seed": seed,
                        "shots": 0, "shot_set": None})
 
-    @staticmethod
-    def _shared_languages(setting, several: bool) -> bool:
-        """Languages not chosen for this target alone: ``all``, or one list shared by several targets
-        (each takes those it has data for; a language missing is a note, not an error)."""
-        return setting.languages == "all" or (several and setting.languages_field == "target.languages")
+    def _reading(self, target: Task, setting) -> dict:
+        """How a target that does not train reads its encoder, as its evaluate stages record (and hash) it:
+        ``max_length`` always, ``layer`` and ``pooling`` where the spec chose them. A value set for this target
+        (its per_task section, or [target] when alone) wins over a retrieval preset, which wins over a value
+        shared by several targets."""
+        reading = {"max_length": setting.training["max_length"]}
+        explicit_layer = setting.layer is not None and _explicit_wins(setting, "layer")
+        if setting.retrieval_preset is not None:
+            preset = target.retrieval_presets[setting.retrieval_preset]
+            reading["pooling"] = preset["pooling"]
+            if not explicit_layer:
+                reading["layer"] = self._preset_layer(target, setting, preset)
+            if "max_length" in preset and "max_length" not in setting.own_fields:
+                reading["max_length"] = preset["max_length"]
+        if explicit_layer:
+            depth = self._depth(setting.layer_field, f"layer {setting.layer}", required=False)
+            if depth is not None and setting.layer > depth:
+                raise SpecError(f"{self.source}: field {setting.layer_field!r}: layer {setting.layer} is past the last "
+                                f"layer of {self.model.name} ({depth} layers: 0 = embeddings, 1-{depth} = its layers)")
+            reading["layer"] = setting.layer
+        if setting.pooling is not None and pooling_applies(self.registry.kinds[target.kind], setting) and \
+                _explicit_wins(setting, "pooling"):
+            reading["pooling"] = setting.pooling
+        return reading
+
+    def _preset_layer(self, target: Task, setting, preset: dict) -> int:
+        """The layer a retrieval preset gives this encoder: its setting for the encoder's depth."""
+        depth = self._depth(setting.retrieval_preset_field, f"retrieval_preset {setting.retrieval_preset!r}")
+        if depth not in preset["layers"]:
+            known = " and ".join(f"{d}-layer" for d in sorted(preset["layers"]))
+            raise SpecError(f"{self.source}: field {setting.retrieval_preset_field!r}: preset {setting.retrieval_preset!r} "
+                            f"of {target.name!r} gives the layer for {known} encoders ({preset.get('source', 'its source')}); "
+                            f"{self.model.name} has {depth}: set target.per_task.{target.name}.layer instead")
+        return preset["layers"][depth]
+
+    def _depth(self, field: str, what: str, required: bool = True) -> Optional[int]:
+        """The encoder's number of layers (None when unknown and not ``required``)."""
+        from .models import encoder_depth
+
+        depth = encoder_depth(self.model)
+        if depth is None and required:
+            raise SpecError(f"{self.source}: field {field!r}: {what} needs the encoder's depth, which xtui cannot read "
+                            f"for {self.model.name} before loading it; set the layer itself")
+        return depth
+
+    def _left_out(self, target: Task, language: str, setting, several: bool) -> bool:
+        """A language of a shared list or a named set the target has no test data for: noted, and left out."""
+        if not _shared_languages(setting, several) or target.has_split(language, target.test_split, self.data_dir):
+            return False
+        missing = (f"no Hub copy xtui can load (local data only: `xtui tasks --json` says which, under local_only)"
+                   if language in target.local_only and not target.uses_local(self.data_dir) else
+                   f"no {target.test_split} split")
+        self.note_language(target.name, f"{missing}, so {self._which(setting)} leaves them out", language)
+        return True
 
     @staticmethod
     def _which(setting) -> str:
-        return "'all' languages" if setting.languages == "all" else "the shared target.languages list"
+        return f"{setting.languages!r} languages" if isinstance(setting.languages, str) else "the shared target.languages list"
 
     def _intermediate_data(self, task: Task, validation: bool = True) -> dict:
         data = {"train": self._need(task, task.train_language, task.train_split, f"intermediate task {task.name}",
@@ -497,7 +652,7 @@ class _Builder:
             self.untrained(entry, target, seed, base, parent, languages, setting, several)
             return
         phases = self._phases(target, setting)
-        shared = self._shared_languages(setting, several)
+        shared = _shared_languages(setting, several)
         evaluated = [l for l in languages if not (shared and not target.has_split(l, target.test_split, self.data_dir))]
         data = {"train": self._need(target, target.train_language, target.train_split, f"target task {target.name}",
                                     setting.field)}
@@ -511,15 +666,12 @@ class _Builder:
              **({"phases": phases} if phases else {}), "training": training, "save_checkpoint": True},
             {"intermediate": entry, "task": target.name, "seed": seed},
         )
-        skipped = [l for l in languages if l not in evaluated]
         languages = list(languages)
         if target.train_language not in languages and target.has_split(target.train_language, target.test_split, self.data_dir):
             languages.insert(0, target.train_language)
         fewshot = spec.fewshot
         for language in languages:
-            if language in skipped:
-                self.note_language(target.name, f"no {target.test_split} split, so {self._which(setting)} leaves them out",
-                                   language)
+            if self._left_out(target, language, setting, several):
                 continue
             test = self._need(target, language, target.test_split, f"evaluating {language}", setting.languages_field)
             evaluation = {"split": target.test_split, "fingerprint": test}

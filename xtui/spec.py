@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import SpecError
 from .selection import FIELDS as SELECTION_FIELDS, SELECT, TARGET_DEV
+from .tasks import ALL_LANGUAGES, LANGUAGE_SET_NAME
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NONE = "none"
@@ -85,7 +86,9 @@ class Training(_Selection):
     """How the head of a kind that pools a sequence (classification, multiple choice) reads the encoder:
     ``cls`` (the first token, RoBERTa's head) or ``mean`` (the mean over real tokens, how E5 and
     sentence encoders are trained); unset: the kind's default, ``cls``. Few-shot stages use the head of
-    their target stage, so its pooling. Kinds that do not pool (tagging, QA) have no such choice."""
+    their target stage, so its pooling. Kinds that do not pool (tagging, QA) have no such choice. A retrieval
+    target (no head: its encoder is read directly, default ``mean``) takes the pooling set for it, in its
+    ``[target.per_task.<task>]`` section or in [target] when it is the only target."""
 
     def training_config(self) -> dict:
         """What determines the training of a stage (part of its hash). ``pooling`` is not here: it is the
@@ -145,7 +148,11 @@ class Intermediate(Training):
         return tasks
 
 
-ALL_LANGUAGES = "all"
+Layer = Optional[int]
+"""The encoder layer a retrieval target embeds with: a hidden-state index as Hugging Face counts them
+(0 = the embeddings, N = the output of the N-th transformer layer). Unset: the kind's default, the layer at
+14/24 of the depth (X-STILTs' layer 14 of XLM-R Large's 24; 7 of a 12-layer encoder)."""
+LAYER_MAX = 1024
 
 
 class TargetOverride(_Strict):
@@ -171,6 +178,8 @@ class TargetOverride(_Strict):
     """How this target trains, for a task with several ways (its recipes): XCOPA ``"siqa+copa"``
     (XTREME-R's: SocialIQA, then English COPA, in one target stage; the default) or ``"copa"``
     (English COPA alone). Checked against the task's recipes when the plan is built."""
+    layer: Layer = Field(None, ge=0, le=LAYER_MAX)
+    retrieval_preset: Optional[str] = None
 
     @field_validator("languages")
     @classmethod
@@ -189,17 +198,29 @@ class TargetOverride(_Strict):
             raise ValueError("give the name of one of the task's recipes (e.g. \"siqa+copa\"), or leave the field out")
         return train
 
+    @field_validator("retrieval_preset")
+    @classmethod
+    def _preset(cls, name):
+        return _check_preset(name)
+
 
 def _check_languages(languages):
     if isinstance(languages, str):
-        if languages != ALL_LANGUAGES:
-            raise ValueError(f"give a list of language codes or {ALL_LANGUAGES!r}")
+        if not LANGUAGE_SET_NAME.match(languages):
+            raise ValueError(f"give a list of language codes, {ALL_LANGUAGES!r} or the name of a benchmark's "
+                             "language set (e.g. 'xtreme-r')")
         return languages
     if not languages:
         raise ValueError("list at least one language")
     if len(set(languages)) != len(languages):
         raise ValueError("languages are listed twice")
     return languages
+
+
+def _check_preset(name):
+    if name is not None and not LANGUAGE_SET_NAME.match(name):
+        raise ValueError("give the name of a retrieval preset, e.g. 'xtreme' (XTREME's scripts' layer and pooling)")
+    return name
 
 
 @dataclass(frozen=True)
@@ -218,10 +239,23 @@ class TargetSetting:
     """The fields ``[target.per_task.<task>]`` sets for this target (errors name them there)."""
     recipe: Optional[str] = None
     """``[target.per_task.<task>] train``: the recipe the spec chose (None: the task's default)."""
+    layer: Optional[int] = None
+    layer_field: str = "target.layer"
+    retrieval_preset: Optional[str] = None
+    retrieval_preset_field: str = "target.retrieval_preset"
+    own_fields: frozenset = frozenset()
+    """The training fields its ``[target.per_task.<task>]`` section sets (a preset gives way to them)."""
+    alone: bool = True
+    """The spec's only target."""
 
     def field_of(self, name: str) -> str:
         """Where the spec sets ``name`` for this target: ``target.per_task.xnli.patience`` or ``target.patience``."""
         return f"target.per_task.{self.task}.{name}" if name in self.overridden else f"target.{name}"
+
+    def own(self, name: str) -> bool:
+        """Whether ``name`` (``pooling``, ``layer``, ...) was set for this target: in its per_task section, or
+        in [target] when it is the only target."""
+        return self.alone or getattr(self, f"{name}_field").startswith("target.per_task.")
 
 
 class Target(Training):
@@ -231,11 +265,22 @@ class Target(Training):
     languages: Union[list[str], str]
     """Language codes, or ``"all"``: every language the task has."""
     per_task: dict[str, TargetOverride] = Field(default_factory=dict)
+    layer: Layer = Field(None, ge=0, le=LAYER_MAX)
+    """Retrieval targets (bucc, tatoeba): the layer they embed with (see ``Layer``)."""
+    retrieval_preset: Optional[str] = None
+    """Retrieval targets: a named setting of layer, pooling and length for them, e.g. ``"xtreme"`` (XTREME's
+    scripts); the task's ``retrieval_presets`` hold them. ``layer``, ``pooling`` and ``max_length`` set in a
+    target's per_task section win over it."""
 
     @field_validator("languages")
     @classmethod
     def _unique(cls, languages):
         return _check_languages(languages)
+
+    @field_validator("retrieval_preset")
+    @classmethod
+    def _preset(cls, name):
+        return _check_preset(name)
 
     @field_validator("tasks")
     @classmethod
@@ -267,17 +312,18 @@ class Target(Training):
         for index, name in enumerate(self.names()):
             override = self.per_task.get(name)
             training = dict(base)
-            languages, languages_field = self.languages, "target.languages"
-            pooling, pooling_field = self.pooling, "target.pooling"
-            overridden, recipe = (), None
+            chosen = {"languages": self.languages, "pooling": self.pooling, "layer": self.layer,
+                      "retrieval_preset": self.retrieval_preset}
+            fields = {key: f"target.{key}" for key in chosen}
+            own_fields, overridden, recipe = frozenset(), (), None
             if override is not None:
                 given = override.model_dump(exclude_none=True)
                 overridden = tuple(given)
                 recipe = given.pop("train", None)
-                if "languages" in given:
-                    languages, languages_field = given.pop("languages"), f"target.per_task.{name}.languages"
-                if "pooling" in given:
-                    pooling, pooling_field = given.pop("pooling"), f"target.per_task.{name}.pooling"
+                for key in chosen:
+                    if key in given:
+                        chosen[key], fields[key] = given.pop(key), f"target.per_task.{name}.{key}"
+                own_fields = frozenset(given)
                 if "epochs" in given or "max_steps" in given:  # one says how long: the other no longer applies
                     training["epochs"] = training["max_steps"] = None
                 if given.pop("freeze_embeddings", training.get("freeze_embeddings", False)):
@@ -286,8 +332,11 @@ class Target(Training):
                     training.pop("freeze_embeddings", None)
                 training.update(given)
             field = "target.task" if self.task is not None else f"target.tasks[{index}]"
-            out.append(TargetSetting(name, languages, training, field, languages_field, pooling, pooling_field,
-                                     overridden, recipe))
+            out.append(TargetSetting(name, chosen["languages"], training, field, fields["languages"], chosen["pooling"],
+                                     fields["pooling"], overridden=overridden, recipe=recipe, layer=chosen["layer"],
+                                     layer_field=fields["layer"], retrieval_preset=chosen["retrieval_preset"],
+                                     retrieval_preset_field=fields["retrieval_preset"], own_fields=own_fields,
+                                     alone=len(self.names()) == 1))
         return out
 
 

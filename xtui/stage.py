@@ -174,6 +174,9 @@ class StageConfig:
     """Training stages: ``{"train": fingerprint, "validation": fingerprint}`` of the English data."""
     save_checkpoint: bool = False
     pooling: Optional[str] = None
+    layer: Optional[int] = None
+    """Retrieval evaluations: the hidden-state index the encoder is read at (0 = embeddings), where the spec
+    chose one; absent: the kind's default (stages that never set it kept their hashes)."""
     mixture: Optional[Mixture] = None
     phases: Optional[tuple] = None
     """Target stages of a task's recipe: the tasks (``Member``) trained before the stage's own, in order,
@@ -286,8 +289,8 @@ class StageConfig:
 
 
 REQUIRED = ("hash", "type", "parent", "model", "seed", "task", "kind", "class_names", "language", "grid")
-OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "mixture", "phases", "evaluation", "eval_batch_size", "max_length",
-                      "shots", "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file",
+OMITTED_WHEN_EMPTY = ("training", "data", "pooling", "layer", "mixture", "phases", "evaluation", "eval_batch_size",
+                      "max_length", "shots", "shot_set", "shot_seed", "shot_pool", "stratified", "shot_source", "shot_file",
                       "misaligned_answers", "parent_dir", "cache_dir", "tracking", "scorer")
 
 

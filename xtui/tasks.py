@@ -35,6 +35,7 @@ A converter may return None to drop a row (SNLI's rows without a gold label).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
@@ -153,6 +154,17 @@ class Task:
     overlaps: Mapping[str, str] = field(default_factory=dict)
     """Other task name -> one line on how their data overlap (``{"xnli": "XNLI's English
     training data is MultiNLI train"}``); declared on either side, see ``xtui.leakage``."""
+    language_sets: Mapping[str, tuple] = field(default_factory=dict)
+    """Named language sets of the benchmarks the task belongs to, ``{"xtreme": (...), "xtreme-r": (...)}``:
+    a spec's ``languages = "xtreme-r"`` means, for this task, the languages that benchmark evaluates it on
+    (a subset of ``languages``). A task outside a benchmark has no entry for it."""
+    retrieval_presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """For tasks of a kind that does not train (sentence retrieval): named settings a spec picks with
+    ``retrieval_preset``, each ``{"pooling": "mean" | "cls", "layers": {depth: layer}, "max_length": int,
+    "source": "..."}``: the layer (a hidden-state index, 0 = embeddings) for encoders of each depth it knows."""
+    local_only: Mapping[str, str] = field(default_factory=dict)
+    """Languages with no Hub copy xtui can load, each with one line on where its data comes from and
+    where to put it locally; the plan says it when the Hub is asked for them."""
 
     @property
     def folder(self) -> str:
@@ -356,6 +368,20 @@ def validate_task(task: Any, kinds: Sequence[str]) -> list[str]:
         problems.append(f"task {task.name!r}: overlaps must map task names to one-line explanations")
     if task.labels_file is not None and (not isinstance(task.labels_file, str) or task.labels_file.startswith("/")):
         problems.append(f"task {task.name!r}: labels_file must be a path relative to the task's data folder")
+    for name, languages in dict(task.language_sets).items():
+        if not LANGUAGE_SET_NAME.match(str(name)) or name == ALL_LANGUAGES:
+            problems.append(f"task {task.name!r}: language set name {name!r} must be lower-case letters, digits and "
+                            f"'-' (and not {ALL_LANGUAGES!r})")
+        elif not isinstance(languages, tuple) or not languages or not set(languages) <= set(task.languages):
+            problems.append(f"task {task.name!r}: language set {name!r} must be a non-empty tuple of the task's languages")
+    for name, preset in dict(task.retrieval_presets).items():
+        layers = preset.get("layers") if isinstance(preset, Mapping) else None
+        if (not isinstance(layers, Mapping) or not layers or preset.get("pooling") not in ("mean", "cls")
+                or not all(isinstance(d, int) and isinstance(n, int) and 0 <= n <= d for d, n in layers.items())):
+            problems.append(f"task {task.name!r}: retrieval preset {name!r} needs pooling 'mean' or 'cls' and layers "
+                            "{depth: layer} with 0 <= layer <= depth")
+    if not set(task.local_only) <= set(task.languages):
+        problems.append(f"task {task.name!r}: local_only names languages the task does not have")
     return problems
 
 
@@ -367,3 +393,8 @@ def _recipe_problems(task: Task) -> list:
             return [f"task {task.name!r}: recipes must map names to tuples of distinct task names ending with "
                     f"{task.name!r}"]
     return []
+
+
+ALL_LANGUAGES = "all"
+"""The language set every task has: all its languages."""
+LANGUAGE_SET_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")

@@ -28,6 +28,11 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
   ``source_lang`` / ``target_lang`` (``de-000000012``). The rows are the gold pairs only (the
   loading script joins the gold file with the sentence files), so mining from the Hub searches
   the gold pairs' sentences, not the full monolingual corpora.
+* XTREME-R's languages beyond XTREME's: PAN-X az, gu, lt, pa, pl, qu, ro, uk from ``unimelb-nlp/wikiann``
+  (config = language; ``tokens``, ``ner_tags`` in ``PANX_TAGS`` order), XQuAD ro from ``google/xquad``
+  (``xquad.ro``, split ``validation``), Tatoeba az, lt, pl, ro, uk from ``mteb/tatoeba-bitext-mining`` (LASER's
+  Tatoeba v1 pairs; default config filtered by ``lang``); UD-POS lt, pl, ro, uk, wo (UD v2.7) have no Hub copy
+  xtui can load: local CoNLL-U only (``Task.local_only`` says which treebanks).
 * ``stanfordnlp/snli`` (``plain_text``): ``premise``, ``hypothesis``, ``label`` (-1 = no gold
   label: those rows are dropped).
 * ``google-research-datasets/xquad_r`` (LAReQA; config = language, split ``validation`` only): SQuAD
@@ -50,6 +55,7 @@ Hub sources (field names checked against each dataset's card / ``dataset_infos.j
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -82,6 +88,24 @@ XQUAD_R = "google-research-datasets/xquad_r"
 XQUAD_R_REVISION = "4b06ecde495ed493a1bbabcb70620e5f1aa3de88"
 """The commit that replaced the loading script by Parquet files ("Delete loading script"), found in the
 Hub's commit history; not checked here against the newest commit (no network in this project's tests)."""
+
+WIKIANN = "unimelb-nlp/wikiann"
+WIKIANN_REVISION = "52e47f0d4e5ace71b32ebc9729ea60c20477eec6"
+"""A main-branch commit holding the Parquet conversion (``<lang>/{train,validation,test}-00000-of-00001.parquet``,
+"Convert dataset to Parquet", one config per language), found in the Hub's file history; not checked here against
+the newest commit (no network in this project's tests). WikiANN with Rahimi et al.'s balanced splits is PAN-X."""
+
+GOOGLE_XQUAD = "google/xquad"
+GOOGLE_XQUAD_REVISION = "51adfef1c1287aab1d2d91b5bead9bcfb9c68583"
+"""XQuAD's own Hub copy (configs ``xquad.<lang>``, split ``validation``; SQuAD fields), which has Romanian; the
+commit is the one an independent public project pins. google/xtreme's ``XQuAD.*`` configs stop at XTREME's 11."""
+
+MTEB_TATOEBA = "mteb/tatoeba-bitext-mining"
+MTEB_TATOEBA_REVISION = "69e8f12da6e31d59addadda9a9c8a2e601a0e282"
+"""LASER's Tatoeba v1 test pairs (the files XTREME-R's download script reads), as MTEB's TatoebaBitextMining task
+pins them (embeddings-benchmark/mteb, ``mteb/tasks/BitextMining/multilingual/TatoebaBitextMining.py``): one default
+config whose rows carry ``lang`` (``aze-eng``), ``sentence1`` (the pair's first language) and ``sentence2``
+(English), split ``test``. google/xtreme's ``tatoeba.*`` configs stop at XTREME's 36 languages."""
 
 XCOPA = "cambridgeltl/xcopa"
 XCOPA_REVISION = "042f78955ba48e6404616762fa6e05e839c3907a"
@@ -138,11 +162,15 @@ PANX_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 
 XNLI_LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 PAWSX_LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
-PANX_LANGUAGES = (
+PANX_XTREME_LANGUAGES = (
     "en", "af", "ar", "bg", "bn", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he",
     "hi", "hu", "id", "it", "ja", "jv", "ka", "kk", "ko", "ml", "mr", "ms", "my", "nl",
     "pt", "ru", "sw", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh",
 )
+"""XTREME's 40 PAN-X languages: google/xtreme configs ``PAN-X.<lang>``."""
+PANX_WIKIANN_LANGUAGES = ("az", "gu", "lt", "pa", "pl", "qu", "ro", "uk")
+"""The 8 PAN-X languages XTREME-R adds (its download script's ``langs``): ``unimelb-nlp/wikiann`` config = the code."""
+PANX_LANGUAGES = ("en",) + tuple(sorted(set(PANX_XTREME_LANGUAGES + PANX_WIKIANN_LANGUAGES) - {"en"}))
 
 UDPOS_CONFIGS = {
     "af": "udpos.Afrikaans", "ar": "udpos.Arabic", "bg": "udpos.Bulgarian", "de": "udpos.German",
@@ -157,11 +185,38 @@ UDPOS_CONFIGS = {
 }
 """ISO 639-1 code -> google/xtreme config (XTREME's 33 UD v2.5 languages)."""
 
-UDPOS_LANGUAGES = ("en",) + tuple(sorted(code for code in UDPOS_CONFIGS if code != "en"))
+UDPOS_XTREME_R_TREEBANKS = {
+    "lt": ("lt_alksnis", "lt_hse"),
+    "pl": ("pl_lfg", "pl_pdb", "pl_pud"),
+    "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
+    "uk": ("uk_iu",),
+    "wo": ("wo_wtb",),
+}
+"""The 5 UD-POS languages XTREME-R adds, with the UD v2.7 treebanks its download script reads for each:
+``scripts/download_data.sh`` (``download_treebank xtreme-r``: ud-treebanks-v2.7, ``langs=(lt pl uk wo ro)``)
+keeps every ``<code>_*.conllu`` file of the release, and ``utils_preprocess.py`` (``udpos_preprocess``)
+concatenates each language's train, dev and test files across its treebanks. The names are the UD v2.7 release's
+treebanks of each language (hdl 11234/1-3424) as known to the UD documentation, not checked here against the
+release's tarball (no network). google/xtreme has UD v2.5's 33 languages only, so these are local data."""
 
-XQUAD_LANGUAGES = ("en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh")
-LAREQA_LANGUAGES = XQUAD_LANGUAGES
-"""XQuAD-R: XQuAD's 11 languages, 11-way parallel."""
+UDPOS_LANGUAGES = ("en",) + tuple(sorted((set(UDPOS_CONFIGS) | set(UDPOS_XTREME_R_TREEBANKS)) - {"en"}))
+
+
+def _udpos_local_only(language: str) -> str:
+    treebanks = ", ".join(UDPOS_XTREME_R_TREEBANKS[language])
+    return (f"UD v2.7 treebanks {treebanks} (LINDAT hdl 11234/1-3424), concatenated per split as XTREME-R's "
+            f"utils_preprocess.py does; google/xtreme has no UD v2.7 data: put them under "
+            f"<data_dir>/udpos/{language}/{{train,validation,test}}.conllu")
+
+
+UDPOS_LOCAL_ONLY = {language: _udpos_local_only(language) for language in UDPOS_XTREME_R_TREEBANKS}
+
+XQUAD_XTREME_LANGUAGES = ("en", "ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh")
+"""XTREME's 11 XQuAD languages: google/xtreme configs ``XQuAD.<lang>``."""
+XQUAD_LANGUAGES = XQUAD_XTREME_LANGUAGES + ("ro",)
+"""XTREME-R adds Romanian (XQuAD's own Hub copy, google/xquad ``xquad.ro``)."""
+LAREQA_LANGUAGES = XQUAD_XTREME_LANGUAGES
+"""XQuAD-R: XQuAD's first 11 languages, 11-way parallel (no Romanian)."""
 MLQA_LANGUAGES = ("en", "ar", "de", "es", "hi", "vi", "zh")
 MLQA_CONFIGS = {language: f"MLQA.{language}.{language}" for language in MLQA_LANGUAGES}
 """ISO code -> google/xtreme config: XTREME evaluates MLQA on same-language context/question pairs."""
@@ -406,12 +461,19 @@ pawsx_hub = xtreme_locator(
     lambda language: f"PAWS-X.{language}",
     lambda language: ALL_SPLITS if language == "en" else ("validation", "test"),
 )
-udpos_hub = xtreme_locator(
-    UDPOS_LANGUAGES,
+udpos_hub = xtreme_locator(  # XTREME's 33 languages; XTREME-R's 5 more are local data (UDPOS_LOCAL_ONLY)
+    tuple(UDPOS_CONFIGS),
     UDPOS_CONFIGS.__getitem__,
     lambda language: UDPOS_SPLITS.get(language, ALL_SPLITS),
 )
-panx_hub = xtreme_locator(PANX_LANGUAGES, lambda language: f"PAN-X.{language}")
+_panx_xtreme_hub = xtreme_locator(PANX_XTREME_LANGUAGES, lambda language: f"PAN-X.{language}")
+
+
+def panx_hub(language: str, split: str) -> Optional[HubRef]:
+    """XTREME's 40 languages from google/xtreme; XTREME-R's 8 more from WikiANN (same data, same tag order)."""
+    if language in PANX_WIKIANN_LANGUAGES:
+        return HubRef(WIKIANN, language, split, WIKIANN_REVISION) if split in ALL_SPLITS else None
+    return _panx_xtreme_hub(language, split)
 
 SQUAD_TRAIN = HubRef(SQUAD, SQUAD_CONFIG, "train", SQUAD_REVISION)
 """XTREME trains XQuAD and MLQA on SQuAD v1.1, as XNLI on MultiNLI."""
@@ -424,6 +486,8 @@ def xquad_hub(language: str, split: str) -> Optional[HubRef]:
         return None
     if split == "train":
         return SQUAD_TRAIN if language == "en" else None
+    if split == "test" and language not in XQUAD_XTREME_LANGUAGES:
+        return HubRef(GOOGLE_XQUAD, f"xquad.{language}", "validation", GOOGLE_XQUAD_REVISION)
     if split == "test":
         return HubRef(XTREME, f"XQuAD.{language}", "validation", XTREME_REVISION)
     return None
@@ -523,26 +587,57 @@ def multiple_choice(name: str, **fields: Any) -> Task:
     return Task(name=name, kind="multiple_choice", metric="accuracy", **fields)
 
 
-TATOEBA_CODES = {
+TATOEBA_XTREME_CODES = {
     "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa", "et": "est",
     "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin", "hu": "hun", "id": "ind",
     "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz", "ko": "kor", "ml": "mal", "mr": "mar",
     "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh", "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl",
     "tr": "tur", "ur": "urd", "vi": "vie", "zh": "cmn",
 }
-"""ISO 639-1 -> the three-letter code of XTREME's 36 Tatoeba pairs (each against English)."""
+"""ISO 639-1 -> the three-letter code of XTREME's 36 Tatoeba pairs (each against English): google/xtreme
+``tatoeba.<code>``."""
+TATOEBA_XTREME_R_CODES = {"az": "aze", "lt": "lit", "pl": "pol", "ro": "ron", "uk": "ukr"}
+"""The 5 pairs XTREME-R adds: ``lang3_dict`` of google-research/xtreme ``utils_preprocess.py``
+(``tatoeba_preprocess``), read from LASER's ``tatoeba.<code>-eng.*`` files, here MTEB's copy of them."""
+TATOEBA_CODES = {**TATOEBA_XTREME_CODES, **TATOEBA_XTREME_R_CODES}
 
 
 def tatoeba_hub(language: str, split: str) -> Optional[HubRef]:
     # google/xtreme ships each pair as one split named "validation"; xtui evaluates it as test.
     if split != "test" or language not in TATOEBA_CODES:
         return None
+    if language in TATOEBA_XTREME_R_CODES:
+        return HubRef(MTEB_TATOEBA, None, "test", MTEB_TATOEBA_REVISION,
+                      where=(("lang", f"{TATOEBA_XTREME_R_CODES[language]}-eng"),))
     return HubRef(XTREME, f"tatoeba.{TATOEBA_CODES[language]}", "validation", XTREME_REVISION)
 
 
 def convert_tatoeba(row: Mapping[str, Any]) -> dict:
-    return {"source": str(row["source_sentence"]), "target": str(row["target_sentence"])}
+    """google/xtreme rows (``source_sentence``: the other language, ``target_sentence``: English) or MTEB's
+    (``sentence1``: the other language, ``sentence2``: English)."""
+    return {"source": str(_first(row, ("source_sentence", "sentence1"))),
+            "target": str(_first(row, ("target_sentence", "sentence2")))}
 
+
+RETRIEVAL_PRESETS = {
+    "bucc": {"xtreme": {
+        "pooling": "cls", "layers": {12: 8, 24: 20}, "max_length": 512,
+        "source": "google-research/xtreme scripts/run_bucc2018.sh: --pool_type cls --specific_layer 7 "
+                  "--max_seq_length 512, no --num_layers (default 12)"}},
+    "tatoeba": {"xtreme": {
+        "pooling": "mean", "layers": {12: 8, 24: 14}, "max_length": 512,
+        "source": "google-research/xtreme scripts/run_tatoeba.sh: --specific_layer 7 --num_layers 12, for "
+                  "xlm-roberta-* 13 and 24; no --pool_type (default mean); --max_seq_length 512"}},
+}
+"""``retrieval_preset = "xtreme"``: the layer, pooling and length XTREME's scripts pass to
+``third_party/evaluate_retrieval.py`` (google-research/xtreme at 838c13b69daafb9328785d16caae2711e4012123). That
+script keeps the last ``--num_layers`` hidden states (``all_layer_outputs[-num_layers:]``) and reads number
+``--specific_layer`` of them, so its layer L of N kept states is hidden state ``depth - N + 1 + L`` here (0 =
+embeddings): Tatoeba 7 of 12 is 8 of a 12-layer encoder, 13 of 24 is 14 of a 24-layer one (XLM-R Large);
+BUCC keeps 12 states for any model, so its 7 is 8 of a 12-layer encoder and 20 of a 24-layer one. Mean pooling
+there averages every real token, special ones included (no ``--pool_skip_special_token``), as xtui's does. The
+scripts' other encoders (xlm-roberta-base with 24 layers' settings) would not run, so only 12 and 24 layers
+have a setting."""
 
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
 BUCC_ID = re.compile(r"^[a-z]{2}-\d+$")
@@ -634,8 +729,38 @@ def convert_ccg(row: Mapping[str, Any], labels: Sequence[str]) -> dict:
     return {"tokens": [str(token) for token in tokens], "tags": tags}
 
 
+# --------------------------------------------------------------------------- benchmarks
+
+XTREME_TASKS = {
+    "pawsx": PAWSX_LANGUAGES, "xnli": XNLI_LANGUAGES, "panx": PANX_XTREME_LANGUAGES, "udpos": tuple(UDPOS_CONFIGS),
+    "bucc": BUCC_LANGUAGES, "tatoeba": tuple(TATOEBA_XTREME_CODES), "xquad": XQUAD_XTREME_LANGUAGES,
+    "mlqa": MLQA_LANGUAGES, "tydiqa": TYDIQA_LANGUAGES,
+}
+"""XTREME's task -> languages (google-research/xtreme ``evaluate.py``, ``XTREME_TASK2LANGS``; ``bucc2018`` is bucc)."""
+XTREME_R_TASKS = {
+    "xnli": XNLI_LANGUAGES, "xcopa": tuple(language for language in XCOPA_LANGUAGES if language != "en"),
+    "panx": PANX_LANGUAGES, "udpos": UDPOS_LANGUAGES, "tatoeba": tuple(TATOEBA_CODES), "lareqa": LAREQA_LANGUAGES,
+    "xquad": XQUAD_LANGUAGES, "mlqa": MLQA_LANGUAGES, "tydiqa": TYDIQA_LANGUAGES, "mewslix": MEWSLIX_LANGUAGES,
+}
+"""XTREME-R's task -> languages (``evaluate.py``, ``XTREME_R_TASK2LANGS``): no PAWS-X and BUCC, XCOPA and LAReQA
+added (``evaluate.py`` lists no languages for LAReQA, whose pool is every language at once: XQuAD-R's 11), more
+PAN-X, UD-POS, Tatoeba and XQuAD languages, and Mewsli-X (``mewslix``)."""
+BENCHMARKS = {"xtreme": XTREME_TASKS, "xtreme-r": XTREME_R_TASKS}
+
+
+def with_benchmarks(task: Task) -> Task:
+    """``task`` with the language sets of the benchmarks it is part of (in its own language order)."""
+    sets = {name: tuple(language for language in task.languages if language in tasks[task.name])
+            for name, tasks in BENCHMARKS.items() if task.name in tasks}
+    return replace(task, language_sets=sets) if sets else task
+
+
 def build_tasks() -> list[Task]:
     """Every task this plugin registers, in a stable order."""
+    return [with_benchmarks(task) for task in _tasks()]
+
+
+def _tasks() -> list[Task]:
     return [
         classification(
             "xnli", languages=XNLI_LANGUAGES, labels=NLI_LABELS, hub=xnli_hub, convert=convert_nli,
@@ -648,20 +773,24 @@ def build_tasks() -> list[Task]:
         Task(
             name="bucc", kind="retrieval", metric="f1", scorer="bucc", languages=BUCC_LANGUAGES, hub=bucc_hub, convert=convert_bucc,
             roles=TARGET, validation_split="validation", split_parts={"test": ("validation", "test")},
-            options={"mining": True},
-            description="BUCC 2018 bitext mining against English, margin-mined from the mean-pooled middle layer; "
-                        "threshold chosen on validation, F1 on test (XTREME; Hub rows are the gold pairs only)",
+            options={"mining": True}, retrieval_presets=RETRIEVAL_PRESETS["bucc"],
+            description="BUCC 2018 bitext mining against English, margin-mined from a pooled layer (default: mean, 14/24 "
+                        "of the depth); threshold chosen on validation, F1 on test (XTREME; Hub rows are the gold "
+                        "pairs only)",
         ),
         Task(
             name="tatoeba", kind="retrieval", metric="accuracy", scorer="tatoeba", languages=tuple(TATOEBA_CODES),
             hub=tatoeba_hub, convert=convert_tatoeba, roles=TARGET, validation_split=None,
-            description="Tatoeba sentence retrieval against English, mean-pooled middle layer; accuracy of English "
-                        "queries against the other language as XTREME's script (the other direction: secondary)",
+            retrieval_presets=RETRIEVAL_PRESETS["tatoeba"],
+            description="Tatoeba sentence retrieval against English, a pooled layer (default: mean, 14/24 of the depth); "
+                        "accuracy of English queries against the other language as XTREME's script (the other "
+                        "direction: secondary)",
         ),
         tagging(
             "udpos", languages=UDPOS_LANGUAGES, labels=UPOS, metric="f1", scorer="xtreme_udpos", hub=udpos_hub,
-            convert=convert_udpos, roles=TARGET,
-            description="Universal Dependencies v2.5 part-of-speech tagging, 17 UPOS tags (XTREME)",
+            convert=convert_udpos, roles=TARGET, local_only=UDPOS_LOCAL_ONLY,
+            description="Universal Dependencies part-of-speech tagging, 17 UPOS tags (XTREME: UD v2.5; XTREME-R's "
+                        "lt, pl, ro, uk, wo: UD v2.7, local data)",
         ),
         tagging(
             "panx", languages=PANX_LANGUAGES, labels=PANX_TAGS, metric="f1", scorer="seqeval", hub=panx_hub,

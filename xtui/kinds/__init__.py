@@ -22,7 +22,9 @@ BUILTIN = (
     ("classification", "xtui.kinds.classification:ClassificationKind", "1",
      {"poolings": ("cls", "mean"), "default_scorer": "classification"}),
     ("tagging", "xtui.kinds.tagging:TaggingKind", "1", {"default_scorer": "seqeval"}),
-    ("retrieval", "xtui.kinds.retrieval:RetrievalKind", "1", {"trains": False, "default_scorer": "tatoeba"}),
+    # its encoder is read directly: the spec's layer, pooling and retrieval_preset choose how (xtui.plan)
+    ("retrieval", "xtui.kinds.retrieval:RetrievalKind", "1",
+     {"trains": False, "poolings": ("mean", "cls"), "default_scorer": "tatoeba"}),
     ("qa", "xtui.kinds.qa:QAKind", "1", {"default_scorer": "squad"}),
     ("multiple_choice", "xtui.kinds.multiple_choice:MultipleChoiceKind", "1",
      {"poolings": ("cls", "mean"), "default_scorer": "accuracy"}),

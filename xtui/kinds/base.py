@@ -46,6 +46,8 @@ class Kind:
     """For kinds whose head pools a sequence: the choices of ``pooling`` (``"cls"``, ``"mean"``)."""
     pooling: Optional[str] = None
     """The stage's choice (the worker sets it before ``build_head``); None: the kind's default."""
+    layer: Optional[int] = None
+    """The stage's encoder layer, for kinds that read one (sentence retrieval); None: the kind's default."""
 
     metric: str = ""
     """The stage's headline metric (the task's; set by ``for_task``)."""
@@ -58,10 +60,10 @@ class Kind:
 
     @classmethod
     def for_task(cls, task, tokenizer, max_length: int, language: str, scorer: Optional[str] = None,
-                 pooling: Optional[str] = None) -> "Kind":
+                 pooling: Optional[str] = None, layer: Optional[int] = None) -> "Kind":
         """This kind for ``task`` as a stage runs it: the task's labels and options plus the stage's
         ``language``, scored by the scorer named ``scorer`` (the stage's), else the task's own
-        (``Task.scorer``), else the kind's default; with the stage's ``pooling``."""
+        (``Task.scorer``), else the kind's default; with the stage's ``pooling`` and ``layer``."""
         kind = cls(task.labels, tokenizer, max_length, {**task.options, "language": language})
         scorer = scorer or getattr(task, "scorer", "")  # the task's own, else the kind's default
         if scorer:
@@ -69,6 +71,7 @@ class Kind:
 
             kind.scorer = get_scorer(scorer)
         kind.pooling = pooling
+        kind.layer = layer
         kind.metric = task.metric
         return kind
 
@@ -77,7 +80,7 @@ class Kind:
         """The kind of one stage (an ``xtui.stage.StageConfig``); ``data`` is the worker's reader of
         the stage's data (see ``training_data``)."""
         return cls.for_task(data.task(stage.task), data.tokenizer(), stage.input_length, stage.language,
-                            stage.scorer.name if stage.scorer else None, stage.pooling)
+                            stage.scorer.name if stage.scorer else None, stage.pooling, stage.layer)
 
     # -- data ---------------------------------------------------------------------------
     def features(self, examples: Sequence[dict]) -> list:
@@ -291,7 +294,11 @@ class TaskModel(nn.Module):
 
 
 def layer_index(layer, num_layers: int) -> int:
-    """An int is a layer number (0 = embeddings); a float is a fraction of the depth."""
+    """An int is a layer number (0 = embeddings; negative: from the last, -1 = the last); a float is a
+    fraction of the depth."""
     if isinstance(layer, float):
         return max(1, min(num_layers, round(num_layers * layer)))
+    if not -num_layers - 1 <= int(layer) <= num_layers:
+        raise ValueError(f"layer {layer} is past the encoder's last layer ({num_layers} layers: 0 = embeddings, "
+                         f"1-{num_layers} = its layers)")
     return int(layer)

@@ -1,6 +1,8 @@
 """Sentence retrieval: no training of its own. The encoder of the parent stage (an
-intermediate stage, or the pretrained model for ``none``) embeds both sides with mean
-pooling of a middle layer.
+intermediate stage, or the pretrained model for ``none``) embeds both sides, pooling one
+layer's hidden states: by default the mean over real tokens (special tokens included, as
+XTREME's ``evaluate_retrieval.py`` and jiant do) of the layer at 14/24 of the depth; the
+stage's ``layer`` and ``pooling`` (``mean`` or ``cls``, the first token) when the spec chose them.
 
 * Tatoeba (default): row i's two sides are translations; each side's cosine nearest neighbour
   on the other side is found. The ``tatoeba`` scorer's headline is the official direction:
@@ -36,6 +38,16 @@ class MeanPoolHead(nn.Module):
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
+class FirstTokenHead(nn.Module):
+    """The first token's hidden state (``cls``: XTREME's BUCC script, ``--pool_type cls``)."""
+
+    def forward(self, hidden, attention_mask=None):
+        return hidden[:, 0]
+
+
+POOL_HEADS = {"mean": MeanPoolHead, "cls": FirstTokenHead}
+
+
 class RetrievalKind(Kind):
     name = "retrieval"
     label_keys = ()
@@ -58,10 +70,11 @@ class RetrievalKind(Kind):
                 for i in range(len(texts))]
 
     def build_head(self, hidden_size, dropout):
-        return MeanPoolHead()
+        return POOL_HEADS[self.pooling or "mean"]()
 
     def encoder_layer(self):
-        return self.options.get("layer", DEFAULT_LAYER)
+        """The stage's layer, else the task option ``layer``, else 14/24 of the depth."""
+        return self.layer if self.layer is not None else self.options.get("layer", DEFAULT_LAYER)
 
     def decode(self, logits, features):
         return list(logits.float().numpy())
@@ -170,5 +183,5 @@ def mining_metrics(predictions, examples, features, k: int = 4, threshold_part: 
     return get_scorer("bucc").score(kind.outputs(predictions, examples, features), kind.references(examples))
 
 
-__all__ = ["RetrievalKind", "MeanPoolHead", "mined_candidates", "mining_layout", "mining_metrics",
+__all__ = ["RetrievalKind", "MeanPoolHead", "FirstTokenHead", "mined_candidates", "mining_layout", "mining_metrics",
            "torch"]

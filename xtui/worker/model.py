@@ -29,7 +29,7 @@ class ModelBuilder:
         parent = read_json(Path(parent_dir) / "stage.json") if parent_dir else None
         same_task = parent is not None and parent["task"] == stage.task
         grouped = bool(parent_dir) and stage.type.grouped
-        reuse_key = (type(kind), tuple(kind.labels), stage.task, kind.pooling)
+        reuse_key = (type(kind), tuple(kind.labels), stage.task, kind.pooling, kind.encoder_layer())
         reusable = self.parent_models.get(parent_dir) if grouped else None
         if reusable is not None and reusable[0] == reuse_key and parent_dir in self.parent_state and same_task:
             # Another stage of this group: restore the parent's weights in place (no model build).

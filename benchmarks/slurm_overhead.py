@@ -5,8 +5,9 @@ five jobs) runs in a fresh runs directory with ``executor = "local"`` and with `
 on the cluster of ``benchmarks/slurm_cluster.py`` (each job asks for every CPU of the node, so the
 jobs run one at a time, as the local executor's workers do on a machine without GPUs), interleaved.
 Measured: the whole ``xtui run``'s wall time; submit time (experiment recorded to the last job
-submitted); each job's start latency (submitted to its first stage's first event; locally, the
-process launch to it); the follow lag (the last result written to ``xtui run`` ending).
+submitted); the gap before each worker (its first event minus the last result written before it:
+the previous worker's end, or its parent's, to this one running: scheduling, launch, Python start,
+imports); the follow lag (the last result written to ``xtui run`` ending).
 """
 
 from __future__ import annotations
@@ -42,16 +43,12 @@ def _one(executor: str, cluster: SlurmCluster) -> dict:
         if done.returncode != 0:
             raise RuntimeError(f"xtui run failed ({executor}): {done.stderr[-2000:]}")
         record = json.loads(next((home / "experiments").glob("*/experiment.json")).read_text())
-        last_result = max(p.stat().st_mtime for p in (home / "stages").glob("*/result.json"))
-        starts, submitted = [], []
-        for stage in (home / "stages").iterdir():
-            if executor == "slurm" and (stage / "job.sh").exists():  # the first stage of each job has its script
-                job = json.loads((stage / "slurm.json").read_text())
-                submitted.append(job["submitted"])
-                starts.append(_first_event(stage) - job["submitted"])
-            elif executor == "local" and (stage / "launch.yaml").exists():
-                starts.append(_first_event(stage) - (stage / "launch.yaml").stat().st_mtime)
-        return {"wall": wall, "start": median(starts), "workers": len(starts),
+        results = sorted(p.stat().st_mtime for p in (home / "stages").glob("*/result.json"))
+        firsts = sorted(_first_event(s) for s in (home / "stages").iterdir() if (s / "launch.yaml").exists())
+        gaps = [first - max([r for r in results if r < first] or [record["created"]]) for first in firsts]
+        submitted = [json.loads(p.read_text())["submitted"] for p in (home / "stages").glob("*/slurm.json")]
+        last_result = results[-1]
+        return {"wall": wall, "start": median(gaps), "workers": len(firsts),
                 "submit": max(submitted) - record["created"] if submitted else float("nan"),
                 "lag": record["finished"] - last_result}
 
@@ -71,7 +68,7 @@ def run(repeats: int = 2, quick: bool = False) -> dict:
                 results[executor].append(_one(executor, cluster))
                 last = results[executor][-1]
                 print(f"    {executor} #{repeat + 1}: wall {fmt(last['wall'])} s, {last['workers']} workers/jobs, "
-                      f"start {fmt(last['start'])} s, lag {fmt(last['lag'])} s", flush=True)
+                      f"gap {fmt(last['start'])} s, lag {fmt(last['lag'])} s", flush=True)
     shutil.rmtree(cluster.root, ignore_errors=True)
     rows = []
     for executor, values in results.items():
@@ -80,7 +77,7 @@ def run(repeats: int = 2, quick: bool = False) -> dict:
                      median([v["start"] for v in values]), median([v["lag"] for v in values])))
     jobs = results["slurm"][0]["workers"]
     per_job = (rows[1][1] - rows[0][1]) / jobs
-    headers = ("executor", "xtui run wall (s)", "min–max", "submit all (s)", "start latency per worker/job (s)",
+    headers = ("executor", "xtui run wall (s)", "min–max", "submit all (s)", "gap before a worker (s, median)",
                "follow lag (s)")
     print_table("Slurm executor overhead", headers, rows)
     print(f"  slurm - local: {fmt(per_job)} s per job ({jobs} jobs)")
@@ -88,8 +85,9 @@ def run(repeats: int = 2, quick: bool = False) -> dict:
             + f"\n\n- Slurm minus local: **{fmt(per_job)} s per job** ({jobs} jobs; {repeats} interleaved repetitions, "
               "fresh runs directory each), on a one-node cluster on the same machine (benchmarks/slurm_cluster.py, "
               "Debian slurm-wlm 22.05, backfill scheduler at its defaults).\n"
-            + "- Start latency: Slurm, a job's submission to its first stage's first event (queue wait for the job "
-              "ahead, scheduling, slurmd's launch, Python start, imports); local, the worker's launch to it.\n"
+            + "- Gap before a worker: its first event minus the last result written before it (the previous "
+              "worker's end, or its parent's): for Slurm the dependency release, scheduling and slurmd's launch, for "
+              "both the Python start and imports. The first worker's gap counts from the experiment's record.\n"
             + "- Follow lag: the last result.json written to `xtui run` recording the experiment's end (the follower "
               "polls squeue about once a second).\n")
     append_results("Slurm executor overhead vs local", machine(), body)

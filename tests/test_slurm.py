@@ -5,7 +5,9 @@ the reason where they cannot be. The cluster has its own SLURM_CONF; a real clus
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -172,4 +174,27 @@ def test_stop_cancels_every_job_and_resume_continues_from_the_checkpoint(slurm, 
     assert target["train"]["resumed_from_step"] >= 200
     jobs = _stage_files(home, "slurm.json")
     assert jobs[("target", "none", None, None, None)]["earlier_jobs"]  # resubmitted, the stopped job recorded
+    assert cluster.jobs() == []
+
+
+def test_resume_after_the_follower_died_adopts_the_queued_jobs_instead_of_resubmitting(slurm, write_spec, home, cluster):
+    spec = write_spec(SPEC.format(intermediate='["none"]', steps=3000))
+    started = slurm("run", spec, "--executor", "slurm", "--detach")
+    assert started.returncode == 0, started.stderr
+    experiment = started.stdout.strip().splitlines()[-1]
+    deadline = time.time() + 300
+    while not any('"step"' in p.read_text() for p in (home / "stages").glob("*/events.jsonl")):
+        assert time.time() < deadline, "no training step within 300 s"
+        time.sleep(0.5)
+    record = json.loads((home / "experiments" / experiment / "experiment.json").read_text())
+    os.kill(record["pid"], signal.SIGKILL)  # the follower on the login node dies; its jobs are the cluster's
+    queued = {job for job, _ in cluster.jobs()}
+    assert len(queued) == 2
+
+    resumed = slurm("run", "--resume", experiment)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    jobs = _stage_files(home, "slurm.json")
+    assert {j["job"] for j in jobs.values()} == queued  # the same two jobs: nothing resubmitted
+    assert not any(j["earlier_jobs"] for j in jobs.values())
+    assert all(j["state"] == "COMPLETED" for j in jobs.values()) and len(_results(home)) == 8
     assert cluster.jobs() == []

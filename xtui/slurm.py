@@ -150,6 +150,7 @@ def submit(script: Path) -> str:
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
         raise XtuiError(f"sbatch {script} refused the job: {why[0]}")
+    _queue["jobs"] = None  # an answer from before this job is no answer about it
     return done.stdout.strip().split(";")[0]
 
 
@@ -168,7 +169,10 @@ class SlurmJob:
         jobs = queue()
         if jobs is None or (self.job in jobs and jobs[self.job]["state"] in ACTIVE):
             return None  # a scheduler that does not answer has not ended the job
-        self.final = finished_job(self.job)
+        final = finished_job(self.job)
+        if final.get("state") in ACTIVE:
+            return None  # it left this squeue answer but not the queue (the answer was older than the job)
+        self.final = final
         code = (self.final.get("exit") or "").split(":")
         self.returncode = int(code[0]) if code[0].isdigit() else -1
         return self.returncode

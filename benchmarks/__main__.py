@@ -11,6 +11,7 @@ and appends each result, with the machine's description, to benchmarks/RESULTS.m
   quickstart  the offline quickstart's wall time, fresh runs directory             (issue 2)
   launch      worker start-up: one-process workers direct vs `accelerate launch`
   gpu         XLM-R base bf16 throughput and MFU on a GPU, or a note that none ran   (goal 7)
+  slurm       the Slurm executor on a one-node cluster vs the local executor          (issue 12)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 
 from . import common
 
-ORDER = ("index", "throughput", "e5", "fewshot", "grid", "quickstart", "launch", "gpu")
+ORDER = ("index", "throughput", "e5", "fewshot", "grid", "quickstart", "launch", "gpu", "slurm")
 
 
 def main(argv=None) -> int:
@@ -75,6 +76,10 @@ def main(argv=None) -> int:
             from . import gpu
 
             gpu.run(repeats=1 if args.quick else 3, quick=args.quick)
+        elif name == "slurm":
+            from . import slurm_overhead
+
+            slurm_overhead.run(repeats=1 if args.quick else 2, quick=args.quick)
         timings[name] = time.perf_counter() - began
         print(f"({name}: {timings[name]:.0f}s)", flush=True)
     total = time.perf_counter() - started

@@ -62,6 +62,8 @@ def run(
     detach: bool = typer.Option(False, "--detach", help="Run in the background (survives logout); print the experiment id."),
     tracker: List[str] = typer.Option([], "--tracker", help="Also log every stage to tensorboard, wandb or mlflow "
                                                             "(repeatable; adds to run.trackers)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local (this machine) or slurm (one batch job per "
+                                                                     "stage; settings in [run.slurm]); sets run.executor."),
 ):
     """Run an experiment: every stage of the spec's plan that has no result yet."""
     from .plan import build_plan
@@ -85,12 +87,20 @@ def run(
         set_ = list(set_) + ["run.auto_batch_size=true"]
     if tracker:
         set_ = list(set_) + [_trackers_override(spec_path, set_, tracker)]
+    if executor is not None:
+        if executor not in EXECUTORS:
+            raise XtuiError(f"--executor {executor!r}: not an executor (valid: {', '.join(EXECUTORS)})")
+        set_ = list(set_) + [f"run.executor={json.dumps(executor)}"]
     spec, text = load_spec(spec_path, set_)
     registry = _registry()
     plan = build_plan(spec, registry, str(spec_path))
     store = RunStore()
     store.check_usable()  # what the run would refuse, the dry run refuses too
     if not dry_run:
+        if spec.run.executor == "slurm":
+            from .slurm import check_available
+
+            check_available(str(spec_path))
         store.ensure()
     done = {digest: store.stage_result(digest) is not None for digest in plan.stages}
     if dry_run:
@@ -99,6 +109,9 @@ def run(
     if detach:
         raise typer.Exit(_detach(store, existing["id"] if existing else None, spec.name))
     raise typer.Exit(_execute(spec, text, spec_path, plan, store, registry, list(set_), existing))
+
+
+EXECUTORS = ("local", "slurm")
 
 
 def _check_run_flags(dry_run: bool, as_json: bool, detach: bool) -> None:

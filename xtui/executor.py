@@ -122,6 +122,9 @@ class Adopted:
 class LocalExecutor:
     """Runs the pending stages of a plan; ``on_event(stage, event)`` sees every worker event."""
 
+    RUNS_AFTER = ("done", "reused")
+    """A stage is started once its parent is in one of these (the Slurm executor adds queued and running)."""
+
     def __init__(self, store: RunStore, plan: Plan, on_event: Callable, on_status: Callable, poll: float = 0.2,
                  stage_extra: Optional[dict] = None, env: Optional[dict] = None):
         self.stage_extra = dict(stage_extra or {})
@@ -138,6 +141,8 @@ class LocalExecutor:
         self.failures: dict = {}
         self.elsewhere: dict = {}
         """Stages another live supervisor holds: waited on, never counted as blocked."""
+        self.slots: Optional[list] = None
+        """The GPUs (or [None]: the CPU) workers run on, found when the run starts."""
 
     # -- preparing stage directories ---------------------------------------------------------
     def prepare(self) -> None:
@@ -154,20 +159,36 @@ class LocalExecutor:
             running = read_json(folder / "running.json")
             if running and worker_alive(folder, running):
                 # A worker of a supervisor that died (or of another one) still runs it: follow it.
-                adopt.setdefault(int(running["pgid"]), []).append(stage)
+                adopt.setdefault(self._adopt_key(running), []).append(stage)
                 continue
-            # this run's folders go with the stage (the worker infers nothing from the store's layout)
-            run = {"cache_dir": str(self.store.home / "cache" / "features"), **self.stage_extra}
-            if stage.parent:
-                run["parent_dir"] = str(self.store.stage_dir(stage.parent))
-            atomic_write_json(folder / "stage.json", stage.with_run(**run).to_json())
-        for pgid, stages in adopt.items():
-            running = Running(stages, Adopted(pgid), None)
+            self.write_stage(stage)
+        for key, stages in adopt.items():
+            running = Running(stages, self._adopted(key, stages), None)
             for stage in stages:
                 running.tails[stage.hash] = EventTail(self.store.stage_dir(stage.hash) / "events.jsonl")
                 self.status[stage.hash] = "queued"
-                self.on_status(stage, "adopted", f"worker process group {pgid}")
+                self.on_status(stage, "adopted", self._adopted_what(key))
             self.running.append(running)
+
+    # -- what runs a stage: a process group here (the Slurm executor: a batch job) -------------------------
+    @staticmethod
+    def _adopt_key(running: dict):
+        """What identifies the live worker of a running.json (stages sharing it are adopted together)."""
+        return int(running["pgid"])
+
+    def _adopted(self, key, stages: list):
+        return Adopted(key)
+
+    @staticmethod
+    def _adopted_what(key) -> str:
+        return f"worker process group {key}"
+
+    def write_stage(self, stage) -> None:
+        """stage.json with this run's folders (the worker infers nothing from the store's layout)."""
+        run = {"cache_dir": str(self.store.home / "cache" / "features"), **self.stage_extra}
+        if stage.parent:
+            run["parent_dir"] = str(self.store.stage_dir(stage.parent))
+        atomic_write_json(self.store.stage_dir(stage.hash) / "stage.json", stage.with_run(**run).to_json())
 
     # -- scheduling --------------------------------------------------------------------------------
     def _ready(self) -> list:
@@ -176,7 +197,7 @@ class LocalExecutor:
             if self.status[stage.hash] != "pending":
                 continue
             parent_status = self.status.get(stage.parent) if stage.parent else "done"
-            if parent_status in ("done", "reused"):
+            if parent_status in self.RUNS_AFTER:
                 ready.append(stage)
             elif parent_status in ("failed", "stopped", "blocked"):
                 self.status[stage.hash] = "blocked"
@@ -222,33 +243,42 @@ class LocalExecutor:
             resuming = (folder / "resume" / "progress.json").is_file()
             for name in ("result.json", "error.txt", "heartbeat") + (() if resuming else ("events.jsonl",)):
                 (folder / name).unlink(missing_ok=True)
+        process, record, told = self._start(group, folders, gpu)
+        running = Running(group, process, gpu, locks=locks)
+        for stage, folder in zip(group, folders):
+            atomic_write_json(folder / "running.json", {**record, "host": socket.gethostname(), "started": time.time(),
+                                                        "group": [s.hash for s in group],
+                                                        "log": str(folders[0] / "worker.log")})
+            running.tails[stage.hash] = EventTail(folder / "events.jsonl")
+            self.status[stage.hash] = "queued"
+            self.on_status(stage, "queued", told)
+        return running
+
+    def worker_env(self, gpu: Optional[str], launcher_env: dict) -> dict:
+        """What a worker's environment adds to this process's."""
+        env = dict(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **launcher_env, **self.env)
+        if gpu is None:
+            # OpenMP threads that spin at barriers stall when another process holds a core: four training steps of
+            # e5-small took 18.2 s with spinning and 8.4 s with sleeping threads on 2 shared cores (load 5).
+            env["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
+        return env
+
+    def _start(self, group: list, folders: list, gpu: Optional[str]) -> tuple:
+        """Start the worker of a group: (process, what running.json records of it, what the queued status says)."""
         first = folders[0]
         config_path = first / "launch.yaml"
         atomic_write_text(config_path, launch_config(gpu, _free_port()))
         command, launcher_env = worker_command(folders, gpu, config_path)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **launcher_env, **self.env)
+        env = dict(os.environ, **self.worker_env(gpu, launcher_env))
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
-        else:
-            # OpenMP threads that spin at barriers stall when another process holds a core: four training steps of
-            # e5-small took 18.2 s with spinning and 8.4 s with sleeping threads on 2 shared cores (load 5).
-            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         log = open(first / "worker.log", "ab")
         try:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=env, start_new_session=True)
         finally:
             log.close()
-        running = Running(group, process, gpu, locks=locks)
-        host = socket.gethostname()
-        for stage, folder in zip(group, folders):
-            atomic_write_json(folder / "running.json", {"pid": process.pid, "pgid": process.pid, "host": host,
-                                                        "started": time.time(), "group": [s.hash for s in group],
-                                                        "log": str(first / "worker.log")})
-            running.tails[stage.hash] = EventTail(folder / "events.jsonl")
-            self.status[stage.hash] = "queued"
-            self.on_status(stage, "queued", "")
-        return running
+        return process, {"pid": process.pid, "pgid": process.pid}, ""
 
     def _drain(self, running: Running) -> None:
         for stage in running.stages:
@@ -268,7 +298,7 @@ class LocalExecutor:
         for stage in running.stages:
             folder = self.store.stage_dir(stage.hash)
             (folder / "running.json").unlink(missing_ok=True)
-            if self.status[stage.hash] == "done":
+            if self.status[stage.hash] in ("done", "blocked"):
                 continue
             if self.store.stage_result(stage.hash):
                 self.status[stage.hash] = "done"
@@ -294,7 +324,6 @@ class LocalExecutor:
         for stage in self.plan.order():
             if self.status[stage.hash] == "reused":
                 self.on_status(stage, "reused", "")
-        slots = visible_gpus() or [None]
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
         def request_stop(signum, frame):
@@ -306,7 +335,7 @@ class LocalExecutor:
             signal.signal(sig, request_stop)
         try:
             while True:
-                free = [g for g in slots if g not in {r.gpu for r in self.running}]
+                free = self._free_slots()
                 while free and not self.stop_requested:
                     group = self._next_group()
                     if not group:
@@ -334,6 +363,12 @@ class LocalExecutor:
                 self.status[stage.hash] = "stopped" if self.stop_requested else "blocked"
         return all(s in ("done", "reused") for s in self.status.values())
 
+    def _free_slots(self) -> list:
+        """The GPUs no worker of this run holds (one slot, None, on a machine without GPUs)."""
+        if self.slots is None:
+            self.slots = visible_gpus() or [None]
+        return [g for g in self.slots if g not in {r.gpu for r in self.running}]
+
     def _check_elsewhere(self) -> None:
         """Stages another supervisor runs: done when their result is, back to this supervisor when
         that one is gone (the lock is free): adopted if its worker still runs, else run here."""
@@ -357,10 +392,11 @@ class LocalExecutor:
             folder = self.store.stage_dir(digest)
             running = read_json(folder / "running.json")
             if running and worker_alive(folder, running):
-                adopted = Running([stage], Adopted(int(running["pgid"])), None,
+                key = self._adopt_key(running)
+                adopted = Running([stage], self._adopted(key, [stage]), None,
                                   tails={digest: EventTail(folder / "events.jsonl")})
                 self.status[digest] = "queued"
-                self.on_status(stage, "adopted", f"worker process group {running['pgid']}")
+                self.on_status(stage, "adopted", self._adopted_what(key))
                 self.running.append(adopted)
             else:
                 self.status[digest] = "pending"

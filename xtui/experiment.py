@@ -56,7 +56,7 @@ class Experiment:
             "languages": list(dict.fromkeys(l for i in info.values() for l in i["languages"])),
             "shots": spec.fewshot.shots, "shot_sets": spec.fewshot.shot_sets, "seeds": spec.seeds,
             "created": time.time(), "finished": None, "spec_path": str(Path(spec_path).resolve()),
-            "host": socket.gethostname(), "pid": os.getpid(), "stages": list(plan.stages),
+            "host": socket.gethostname(), "pid": os.getpid(), "executor": spec.run.executor, "stages": list(plan.stages),
             "stage_count": len(plan.stages), "reused": sum(1 for d in plan.stages if store.stage_result(d)),
             "failed_stages": 0, "headline": None, "spec": json.loads(spec.model_dump_json()), "overrides": overrides,
         }
@@ -81,8 +81,13 @@ class Experiment:
         tracking, env = tracking_settings(self.spec, self.store, self.id, self.record, self.warn)
         if tracking:
             self.save()
-        executor = LocalExecutor(self.store, self.plan, on_event, on_status,
-                                 stage_extra={"tracking": tracking} if tracking else None, env=env)
+        options = dict(stage_extra={"tracking": tracking} if tracking else None, env=env)
+        if self.spec.run.executor == "slurm":
+            from .slurm import SlurmExecutor
+
+            executor = SlurmExecutor(self.store, self.plan, on_event, on_status, settings=self.spec.run.slurm, **options)
+        else:
+            executor = LocalExecutor(self.store, self.plan, on_event, on_status, **options)
         self.ok = executor.run()
         return executor
 

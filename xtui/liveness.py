@@ -60,6 +60,10 @@ def worker_alive(folder: Path, running: Optional[dict] = None) -> bool:
     running = running if running is not None else read_json(Path(folder) / "running.json")
     if not running:
         return False
+    if running.get("slurm_job"):
+        from .slurm import job_alive
+
+        return job_alive(Path(folder), running)
     if running.get("host") == socket.gethostname():
         return group_alive(int(running["pgid"]))
     beat = Path(folder) / "heartbeat"

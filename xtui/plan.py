@@ -627,7 +627,7 @@ class _Builder:
         training = setting.training
         spec = self.plan.spec
         base = {"model": self.model.to_json(), "seed": seed, "data_dir": str(self.data_dir) if self.data_dir else None,
-                "run": spec.run.model_dump()}
+                "run": spec.run.model_dump(exclude={"executor", "slurm"})}
         if spec.data.misaligned_answers != "error":  # what the data is, so hashed; absent by default (hashes unchanged)
             base["misaligned_answers"] = spec.data.misaligned_answers
         parent = None

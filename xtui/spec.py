@@ -395,9 +395,86 @@ class Fewshot(_Selection):
 TRACKERS = ("tensorboard", "wandb", "mlflow")
 
 
+SLURM_TIME = re.compile(r"^(\d+-\d{1,2}(:\d{1,2}){0,2}|\d+(:\d{1,2}){0,2})$")
+"""Slurm's --time forms: minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]]."""
+SLURM_MEMORY = re.compile(r"^\d+[KMGT]?$")
+SLURM_NAME = re.compile(r"^[^\s'\"]+$")
+
+
+class SlurmResources(_Strict):
+    """What one batch job of a stage type asks for (``[run.slurm]`` for every type, or
+    ``[run.slurm.intermediate]`` / ``target`` / ``evaluate`` / ``fewshot`` for one)."""
+
+    time: Optional[str] = None
+    """The job's time limit, as sbatch --time takes it (``90``, ``4:00:00``, ``1-12``)."""
+    gpus: Optional[int] = Field(None, ge=0, le=1)
+    """GPUs per job (``--gres=gpu:N``); a stage runs in one process, so 0 or 1."""
+    cpus: Optional[int] = Field(None, ge=1, le=1024)
+    mem: Optional[str] = None
+    """Memory per node, as sbatch --mem takes it (``16G``, ``64000M``)."""
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value):
+        if value is not None and not SLURM_TIME.match(value):
+            raise ValueError("give a Slurm time limit: minutes, HH:MM:SS or D-HH:MM:SS (e.g. '4:00:00')")
+        return value
+
+    @field_validator("mem")
+    @classmethod
+    def _mem(cls, value):
+        if value is not None and not SLURM_MEMORY.match(value):
+            raise ValueError("give a size with an optional unit K, M, G or T (e.g. '16G')")
+        return value
+
+
+class Slurm(SlurmResources):
+    """``[run.slurm]``: where and how the Slurm executor submits a plan's stages (``xtui.slurm``)."""
+
+    partition: Optional[str] = None
+    account: Optional[str] = None
+    qos: Optional[str] = None
+    sbatch: list[str] = Field(default_factory=list)
+    """Extra sbatch options, one per line of the job script (``--constraint=a100``)."""
+    setup: str = ""
+    """Shell lines run before the worker in every job (``module load ...``, ``source venv/bin/activate``)."""
+    python: Optional[str] = None
+    """The Python that runs the worker in a job; unset: the one running ``xtui run`` (a shared filesystem)."""
+    max_jobs: int = Field(500, ge=1, le=100_000)
+    """Jobs of this experiment in the queue at once; the rest are submitted as those end."""
+    intermediate: SlurmResources = Field(default_factory=SlurmResources)
+    target: SlurmResources = Field(default_factory=SlurmResources)
+    evaluate: SlurmResources = Field(default_factory=SlurmResources)
+    fewshot: SlurmResources = Field(default_factory=SlurmResources)
+
+    @field_validator("partition", "account", "qos")
+    @classmethod
+    def _names(cls, value):
+        if value is not None and not SLURM_NAME.match(value):
+            raise ValueError("must be one word (no spaces or quotes)")
+        return value
+
+    @field_validator("sbatch")
+    @classmethod
+    def _sbatch(cls, lines):
+        for line in lines:
+            if not line.startswith("--") or "\n" in line:
+                raise ValueError(f"each line is one sbatch option starting with '--' (got {line!r})")
+        return lines
+
+    def resources(self, stage_type: str) -> dict:
+        """time, gpus, cpus, mem of one stage type: its own section over the defaults of [run.slurm]."""
+        own = getattr(self, stage_type)
+        return {name: getattr(own, name) if getattr(own, name) is not None else getattr(self, name)
+                for name in SlurmResources.model_fields}
+
+
 class Run(_Strict):
     """How stages run; none of it changes their results (not part of stage hashes)."""
 
+    executor: Literal["local", "slurm"] = "local"
+    """``local``: worker processes on this machine's GPUs (or CPU); ``slurm``: one batch job per stage."""
+    slurm: Slurm = Field(default_factory=Slurm)
     checkpoint_every_minutes: float = Field(10.0, ge=0)
     checkpoint_every_steps: Optional[int] = Field(None, ge=1, le=INT64_MAX)
     auto_batch_size: bool = False

@@ -13,7 +13,6 @@ from .liveness import group_alive, pid_alive, worker_alive
 from .supervision import ESCALATION, escalate
 
 
-
 def running_groups(store, record: dict, stage_prefix=None) -> dict:
     """pgid -> stage hashes of the experiment's live workers."""
     groups: dict = {}
@@ -32,17 +31,14 @@ def running_groups(store, record: dict, stage_prefix=None) -> dict:
 
 
 def stop_experiment(store, record: dict, stage_prefix=None) -> list:
+    if record.get("executor") == "slurm":
+        return _stop_slurm(store, record, stage_prefix)
     groups = running_groups(store, record, stage_prefix)
     supervisor = record.get("pid") if record.get("host") == socket.gethostname() else None
     supervisor_alive = bool(supervisor) and record.get("status") == "running" and pid_alive(int(supervisor))
     if stage_prefix is None and supervisor_alive:
         # The supervisor stops its workers itself and records the experiment as stopped.
-        os.kill(int(supervisor), signal.SIGINT)
-        deadline = time.time() + sum(wait for _, wait in ESCALATION) + 5
-        while time.time() < deadline and pid_alive(int(supervisor)):
-            time.sleep(0.2)
-        if pid_alive(int(supervisor)):
-            os.kill(int(supervisor), signal.SIGKILL)
+        _stop_supervisor(int(supervisor), grace=sum(wait for _, wait in ESCALATION) + 5)
     escalate(list(groups))
     left = [g for g in groups if group_alive(g)]
     if left:
@@ -54,6 +50,38 @@ def stop_experiment(store, record: dict, stage_prefix=None) -> list:
         return [f"nothing was running in {record['id']}"]
     what = f"stage {stage_prefix}" if stage_prefix else record["id"]
     return [f"stopped {what}: {stages} running stage(s) in {len(groups)} worker process group(s)"]
+
+
+def _stop_slurm(store, record: dict, stage_prefix=None) -> list:
+    """A Slurm experiment: its supervisor (which scancels its jobs itself) is stopped as a local one's, then
+    any job of it still in the queue (no supervisor, or one stage) is cancelled here."""
+    from .slurm import cancel, slurm_jobs
+
+    supervisor = record.get("pid") if record.get("host") == socket.gethostname() else None
+    supervisor_alive = bool(supervisor) and record.get("status") == "running" and pid_alive(int(supervisor))
+    if stage_prefix is None and supervisor_alive:
+        _stop_supervisor(int(supervisor), grace=120.0)
+    jobs = slurm_jobs(store, record, stage_prefix)
+    left = cancel(list(jobs))
+    if left:
+        raise XtuiError(f"Slurm jobs {', '.join(left)} are still in the queue after scancel; check them with squeue")
+    current = store.read_experiment(record["id"]) or record
+    if stage_prefix is None and current.get("status") == "running" and not (supervisor and pid_alive(int(supervisor))):
+        _mark_stopped(store, current)  # no supervisor recorded the outcome
+    if not jobs and not supervisor_alive:
+        return [f"nothing was running in {record['id']}"]
+    what = f"stage {stage_prefix}" if stage_prefix else record["id"]
+    return [f"stopped {what}" + (f": cancelled Slurm jobs {', '.join(jobs)}" if jobs else "")]
+
+
+def _stop_supervisor(pid: int, grace: float) -> None:
+    """SIGINT to a supervisor (it stops its workers and records the outcome); SIGKILL after ``grace``."""
+    os.kill(pid, signal.SIGINT)
+    deadline = time.time() + grace
+    while time.time() < deadline and pid_alive(pid):
+        time.sleep(0.2)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _mark_stopped(store, record: dict) -> None:

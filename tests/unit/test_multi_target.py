@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from support.unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.errors import SpecError
 from xtui.plan import build_plan
 from xtui.spec import parse_spec

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import XTUI, offline_env
+from conftest import TESTS, XTUI, offline_env
 
 SPEC = ('name = "bad"\nmodel = "tiny"\n[target]\ntask = "demo_sentiment"\nlanguages = ["de"]\nmax_steps = {steps}\n'
         '{extra}[fewshot]\nshots = [0]\n')
-FINISHED = Path(__file__).parent / "bad_inputs" / "_homes" / "finished"
+FINISHED = TESTS / "bad_inputs" / "_homes" / "finished"
 
 
 def spec(steps: int = 2, extra: str = "") -> str:

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from conftest import REPO
+
 HEAVY = ("torch", "transformers", "datasets", "accelerate", "seqeval", "textual")
 
 PROBE = """
@@ -47,8 +49,7 @@ def test_import_contracts_hold():
     lint = Path(sys.executable).with_name("lint-imports")
     if not lint.exists():
         pytest.skip("import-linter is not installed (pip install -e .[dev])")
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([str(lint), "--config", str(root / ".importlinter")], capture_output=True, text=True,
-                            cwd=root, timeout=300)
+    result = subprocess.run([str(lint), "--config", str(REPO / ".importlinter")], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "2 kept, 0 broken" in result.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unit_fixtures import spec_data
+from support.unit_fixtures import spec_data
 from xtui.errors import SpecError
 from xtui.spec import Spec, apply_overrides, intermediate_key, load_spec, parse_override, parse_spec
 

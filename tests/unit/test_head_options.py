@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from support.unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.errors import SpecError
 from xtui.plan import build_plan
 from xtui.spec import parse_spec

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_DATA
+
 from xtui.data import load_examples
 from xtui.errors import DataError
 from xtui.plugins import load_plugins
@@ -36,12 +38,7 @@ NO_TEST = {("xcopa", "en")}
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("XTUI_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-SHARED = _shared_data()
+SHARED = SHARED_DATA
 needs_data = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"real data samples not found at {SHARED} (set XTUI_SHARED_DATA)"
 )

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import SHARED_DATA
 from xtui.data import read_squad
 from xtui.kinds.qa import QAKind
 
-SHARED = Path(os.environ.get("XTUI_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED = SHARED_DATA
 needs_data = pytest.mark.skipif(not (SHARED / "xquad").is_dir(), reason=f"real data samples not found at {SHARED}")
 
 

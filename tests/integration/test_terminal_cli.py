@@ -11,7 +11,7 @@ import pytest
 
 from conftest import XTUI, offline_env
 from xtui.liveness import group_alive
-from terminal import Terminal, terminal_env
+from support.terminal import Terminal, terminal_env
 
 pytestmark = pytest.mark.slow
 

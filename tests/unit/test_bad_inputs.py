@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, XTUI
+from conftest import REPO, TESTS, XTUI
 
-CORPUS = Path(__file__).parent / "bad_inputs"
+CORPUS = TESTS / "bad_inputs"
 HOMES = CORPUS / "_homes"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.toml").is_file())
 CLASSES = ("toml", "spec-field", "numeric-range", "name", "task", "mixture", "model", "data-file", "data-alignment",

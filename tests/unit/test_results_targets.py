@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from support.unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.experiment import targets_info as _targets_info
 from xtui.files import atomic_write_json
 from xtui.plan import build_plan

@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
+from conftest import TESTS
+from support.unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.errors import SpecError
 from xtui.plan import build_plan, shot_seed
 from xtui.stage import StageConfig, stage_hash
@@ -352,13 +353,12 @@ def test_skipped_answers_are_hashed_and_reach_the_worker(registry):
     (absent by default, so no other hash changes), survives stage.json, and the worker's reader leaves the
     misaligned questions out; a stage without it still refuses them."""
     import json
-    from pathlib import Path
 
     from xtui.errors import DataError
     from xtui.stage import StageType
     from xtui.worker.data import StageData, StageReader
 
-    data_dir = Path(__file__).parent / "bad_inputs" / "align-skipped-with-a-count" / "data"  # 1 of 3 misaligned
+    data_dir = TESTS / "bad_inputs" / "align-skipped-with-a-count" / "data"  # 1 of 3 misaligned
     spec = spec_data(data_dir=str(data_dir), data={"misaligned_answers": "skip"}, fewshot={"shots": [0]},
                      target={"task": "xquad", "languages": ["de"], "max_steps": 2})
     stages = list(build_plan(parse_spec(spec), registry, SOURCE).stages.values())

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from support.unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.plan import build_plan
 from xtui.scorers import (SCORERS, average_precision, average_precision_from_ranks, conll_chunks_v0, get_scorer,
                           optimal_threshold, read_candidates, scorer_name)

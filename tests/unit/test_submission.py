@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
-from test_xtreme_golden import language_scores
+from .test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
+from .test_xtreme_golden import language_scores
 from xtui.errors import XtuiError
 from xtui.plugins import load_plugins
 from xtui.predictions import PREDICTIONS_FILE, score_and_keep

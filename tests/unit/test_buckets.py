@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
+from conftest import TESTS
+from support.unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.buckets import find_set, match_set, read_set
 from xtui.errors import DataError, SpecError
 from xtui.plan import build_plan
 from xtui.spec import parse_spec
 
-BUCKETS = Path(__file__).parent / "data" / "fsxlt_buckets"
+BUCKETS = TESTS / "data" / "fsxlt_buckets"
 XNLI_LABELS = ("entailment", "neutral", "contradiction")
 
 

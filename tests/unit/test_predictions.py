@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
-from stage_files import old_stage_json
+from .test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
+from support.stage_files import old_stage_json
 from xtui.predictions import PREDICTIONS_FILE, read_predictions, rescore_stage, score_and_keep
 
 pytest.importorskip("torch")
@@ -144,7 +144,7 @@ def test_rescore_reproduces_every_stored_metric(xtui, write_spec, shared_data, h
     exported = xtui("runs", "export", "latest", "--format", "xtreme", "--output", home / "submission", "--labels")
     assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-3000:]
     assert "wrote 3 files" in exported.stdout and "missing tasks: panx pawsx xquad mlqa tydiqa bucc2018 tatoeba" in exported.stdout
-    from test_xtreme_golden import language_scores
+    from .test_xtreme_golden import language_scores
     from xtui.scorers import get_scorer
 
     for result in (r for r in evaluations if r["type"] == "evaluate"):

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
+from support.unit_fixtures import datasets_cache_with, registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.batching import MixtureBatchSampler, mixture_weights
 from xtui.errors import SpecError
 from xtui.plan import build_plan
@@ -217,7 +217,7 @@ def test_a_killed_mixture_resumes_to_the_same_weights(tmp_path, write_spec, shar
     import subprocess
 
     from conftest import XTUI, offline_env
-    from test_faults import _events, _wait_for
+    from integration.test_faults import _events, _wait_for
 
     spec = write_spec(RESUME_SPEC.format(data=shared_data))
     reference_home = tmp_path / "reference"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
+
+from conftest import SHARED_DATA
 
 from xtui.data import load_examples, load_hub_rows
 from xtui.tasks import HubRef
@@ -13,7 +13,7 @@ from xtui.tasks import HubRef
 import xtui_xtreme
 from xtui_xtreme import tasks as xt
 
-SHARED = Path(os.environ.get("XTUI_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED = SHARED_DATA
 needs_data = pytest.mark.skipif(not (SHARED / "xquad").is_dir(), reason=f"real data samples not found at {SHARED}")
 
 

@@ -8,7 +8,7 @@ import multiprocessing
 
 import pytest
 
-from stage_files import old_stage_json
+from support.stage_files import old_stage_json
 from xtui.errors import StoreError
 from xtui.files import atomic_write_json
 from xtui.store import RunStore, index_record, xtui_home

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TESTS
 from xtui.plugins import load_plugins
 from xtui.scorers import get_scorer
 
-MOCK = Path(__file__).parent / "data" / "xtreme_mock"
+MOCK = TESTS / "data" / "xtreme_mock"
 
 # evaluate_test.py TASK2AVG_SCORES (google-research/xtreme 838c13b69daafb9328785d16caae2711e4012123)
 TASK2AVG_SCORES = {

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import SHARED_DATA
 from xtui.kinds.multiple_choice import MultipleChoiceKind
 
-SHARED = Path(os.environ.get("XTUI_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED = SHARED_DATA
 needs_data = pytest.mark.skipif(not (SHARED / "xcopa").is_dir(), reason=f"real data samples not found at {SHARED}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -37,15 +38,16 @@ def home(tmp_path) -> Path:
     return tmp_path / "runs"
 
 
+def run_cli(home: Path, *args, env=None, timeout=600, cwd=None) -> subprocess.CompletedProcess:
+    """The real ``xtui`` CLI in a subprocess, offline, with ``home`` as XTUI_HOME and no stdin."""
+    return subprocess.run([*XTUI, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=offline_env(home, **(env or {})), cwd=cwd or REPO, stdin=subprocess.DEVNULL)
+
+
 @pytest.fixture
 def xtui(home):
-    """Run the real ``xtui`` CLI in a subprocess with an isolated XTUI_HOME."""
-
-    def run(*args, env=None, timeout=600, cwd=None):
-        return subprocess.run([*XTUI, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                              env=offline_env(home, **(env or {})), cwd=cwd or REPO, stdin=subprocess.DEVNULL)
-
-    return run
+    """Run the real ``xtui`` CLI in a subprocess with an isolated XTUI_HOME (marks the test ``integration``)."""
+    return functools.partial(run_cli, home)
 
 
 @pytest.fixture

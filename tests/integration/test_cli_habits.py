@@ -1,17 +1,14 @@
-"""CLI habits: `runs list` filters, `runs compare`, `runs show --json` / `--holm`, the deltas export,
-and shell completion, on run directories written by hand (tests/tui/fake_runs.py)."""
+"""CLI habits: `runs list` filters, `runs compare`, `runs show --json` / `--holm`, the deltas export
+and the other exports and plots, on run directories written by hand (tests/tui/fake_runs.py);
+shell completion is in tests/unit/test_cli_habits.py."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import offline_env
 from tui.fake_runs import T0, write_experiment
 from xtui.store import RunStore
 
@@ -69,20 +66,6 @@ def test_runs_show_json_and_the_deltas_export(xtui, two):
     assert any(line.startswith("20231114-221320-baseline-aaaa,demo_sentiment,4,demo_nli,de,accuracy,") for line in lines)
     bad = xtui("runs", "export", "baseline", "--table", "cells")
     assert bad.returncode == 2 and "valid tables are rows, deltas" in bad.stderr
-
-
-def test_shell_completion_offers_commands(home):
-    # the installed `xtui` script, as a shell calls it (the completion variable is named after it)
-    binary = str(Path(sys.executable).with_name("xtui"))
-    env = offline_env(home, _XTUI_COMPLETE="complete_bash", COMP_WORDS="xtui runs ", COMP_CWORD="2")
-    done = subprocess.run([binary], capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert {"list", "show", "export", "compare", "reindex"} <= set(done.stdout.split())
-    # what `xtui --install-completion` writes for bash (asked for directly: --show-completion detects the
-    # calling shell, which is sh under make)
-    script = subprocess.run([binary], capture_output=True, text=True, timeout=60,
-                            env=offline_env(home, _XTUI_COMPLETE="source_bash"))
-    assert script.returncode == 0 and "_xtui_completion" in script.stdout
 
 
 def test_latex_and_parquet_exports(xtui, two, tmp_path):

@@ -1,16 +1,15 @@
 """The intermediate tasks ANLI+ (ANLI + MultiNLI + SNLI, one NLI head) and CCG supertagging
-(CCGbank: licensed, local files only, supertags listed in the data folder)."""
+(CCGbank: licensed, local files only, supertags listed in the data folder); a spec naming CCG and
+a real CCG run are in tests/integration/test_anli_plus_ccg.py."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 
 import xtui.data as data_module
+from support.data_folders import write_ccg, write_jsonl
 from xtui.data import load_examples
 from xtui.errors import DataError
 from xtui.plugins import load_plugins
@@ -23,11 +22,6 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 @pytest.fixture(scope="module")
 def tasks():
     return load_plugins(refresh=True).tasks
-
-
-def _jsonl(path: Path, rows: list) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- anli_plus
@@ -65,14 +59,14 @@ def test_anli_plus_reads_the_three_hub_sources_and_drops_unlabelled_snli(tasks, 
 
 def test_anli_plus_local_layout_reuses_the_anli_folder_for_dev_and_test(tasks, tmp_path):
     task = tasks["anli_plus"]
-    _jsonl(tmp_path / "anli_plus" / "en" / "train.jsonl", [
+    write_jsonl(tmp_path / "anli_plus" / "en" / "train.jsonl", [
         {"premise": "A man plays a guitar.", "hypothesis": "A person makes music.", "label": 0},
         {"sentence1": "Two dogs run.", "sentence2": "Cats sleep.", "gold_label": "-"},  # SNLI's own format, no gold label
         {"sentence1": "Two dogs run.", "sentence2": "Animals are asleep.", "gold_label": "contradiction"},
     ])
     assert [e["label"] for e in load_examples(task, "en", "train", tmp_path)] == [0, 2]
     assert not task.has_split("en", "validation", tmp_path)
-    _jsonl(tmp_path / "anli" / "en" / "validation.jsonl", [
+    write_jsonl(tmp_path / "anli" / "en" / "validation.jsonl", [
         {"uid": "r1", "premise": "The bridge opened in 1932.", "hypothesis": "The bridge is new.", "label": 2}])
     assert task.has_split("en", "validation", tmp_path) and not task.has_split("en", "test", tmp_path)
     assert load_examples(task, "en", "validation", tmp_path) == load_examples(tasks["anli"], "en", "validation", tmp_path)
@@ -85,30 +79,6 @@ def test_anli_plus_local_layout_reuses_the_anli_folder_for_dev_and_test(tasks, t
 
 
 # --------------------------------------------------------------------------- ccg
-
-CCG_TRAIN = """\
-1\tThe\tNP[nb]/N
-2\tcat\tN
-3\tsleeps\tS[dcl]\\NP
-4\t.\t.
-
-1\tMary\tN
-2\tlikes\t(S[dcl]\\NP)/NP
-3\tgreen\tN/N
-4\tapples\tN
-5\t.\t.
-"""
-CCG_LABELS = "N\nNP[nb]/N\nS[dcl]\\NP\n(S[dcl]\\NP)/NP\nN/N\n.\n"
-
-
-def write_ccg(data: Path, labels: bool = True) -> Path:
-    folder = data / "ccg" / "en"
-    folder.mkdir(parents=True)
-    (folder / "train.conllu").write_text(CCG_TRAIN, encoding="utf-8")
-    _jsonl(folder / "validation.jsonl", [{"tokens": ["Dogs", "bark", "."], "tags": ["N", "S[dcl]\\NP", "."]}])
-    if labels:
-        (folder / "labels.txt").write_text(CCG_LABELS, encoding="utf-8")
-    return folder
 
 
 def test_ccg_is_local_only_with_labels_from_the_data(tasks, tmp_path):
@@ -133,83 +103,3 @@ def test_ccg_problems_name_the_file(tasks, tmp_path):
     with pytest.raises(DataError) as caught:
         load_examples(tasks["ccg"], "en", "train", tmp_path)
     assert f"{folder / 'train.conllu'}:1" in str(caught.value) and "'NP[nb]/N' is not in labels.txt" in str(caught.value)
-
-
-CCG_SPEC = """
-name = "ccg-missing"
-model = "tiny"
-{data_dir}
-
-[intermediate]
-tasks = ["none", "ccg"]
-
-[target]
-task = "demo_sentiment"
-languages = ["de"]
-
-[fewshot]
-shots = [0]
-"""
-
-
-def _one_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode not in (0, None), result.stdout
-    assert "Traceback" not in result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("xtui: error: ")
-    return lines[0]
-
-
-def test_a_spec_naming_ccg_without_data_says_it_is_licensed(xtui, write_spec, tmp_path):
-    line = _one_line(xtui("run", write_spec(CCG_SPEC.format(data_dir="")), "--dry-run"))
-    for needle in ("'ccg'", "LDC2005T13", "cannot download", "<data_dir>/ccg/en/", "labels.txt",
-                   "no data folder is set"):
-        assert needle in line, (needle, line)
-    data = tmp_path / "data"
-    data.mkdir()
-    line = _one_line(xtui("run", write_spec(CCG_SPEC.format(data_dir=f'data_dir = "{data}"'), "d.toml"), "--dry-run"))
-    assert "LDC2005T13" in line and f"there is no folder {data / 'ccg'}" in line
-    write_ccg(data)
-    planned = xtui("run", write_spec(CCG_SPEC.format(data_dir=f'data_dir = "{data}"'), "ok.toml"), "--dry-run", "--json")
-    assert planned.returncode == 0, planned.stderr
-    stages = json.loads(planned.stdout)["stages"]
-    assert any(s["type"] == "intermediate" and "ccg" in json.dumps(s) for s in stages)
-
-
-CCG_RUN_SPEC = """
-name = "ccg-run"
-model = "tiny"
-seeds = [1]
-data_dir = "{data}"
-
-[intermediate]
-tasks = ["ccg"]
-max_steps = 6
-batch_size = 2
-learning_rate = 1e-3
-
-[target]
-task = "demo_sentiment"
-languages = ["de"]
-max_steps = 3
-batch_size = 8
-max_length = 32
-
-[fewshot]
-shots = [0]
-"""
-
-
-@pytest.mark.slow
-def test_ccg_trains_as_an_intermediate_task_with_labels_from_its_data(xtui, write_spec, tmp_path, home):
-    """The worker builds CCG's tagging head from labels.txt (the task registers none) and the
-    target continues from its encoder."""
-    write_ccg(tmp_path / "data")
-    run = xtui("run", write_spec(CCG_RUN_SPEC.format(data=tmp_path / "data")))
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    results = [json.loads(p.read_text()) for p in (home / "stages").glob("*/result.json")]
-    ccg = next(r for r in results if r["type"] == "intermediate")
-    assert ccg["task"] == "ccg" and ccg["train"]["steps"] == 6
-    assert 0 <= ccg["validation"]["accuracy"] <= 1  # selected on the validation sentence, over the file's supertags
-    assert {r["type"] for r in results} == {"intermediate", "target", "evaluate"}

@@ -1,58 +1,15 @@
-"""BUCC 2018 bitext mining: the task, its local layout, the retrieval kind's mining metric
-(threshold chosen on validation, F1 on test) and one real run with the tiny model."""
+"""BUCC 2018 bitext mining: the task, its local layout and the retrieval kind's mining metric
+(threshold chosen on validation, F1 on test); the real run is in tests/integration/test_bucc.py."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from support.data_folders import PAIRS, UNALIGNED_EN, write_bucc
 from xtui.data import load_examples
 from xtui.kinds.retrieval import RetrievalKind, mining_layout, mining_metrics
 from xtui.plugins import load_plugins
-
-# Real-looking German/English sentence pairs (news commentary style) for the local layout.
-PAIRS = [
-    ("Der Ausschuss hat den Bericht gestern mit großer Mehrheit angenommen.",
-     "The committee adopted the report yesterday by a large majority."),
-    ("Die Preise für Energie sind im letzten Quartal deutlich gestiegen.",
-     "Energy prices rose sharply in the last quarter."),
-    ("Viele Bürger fordern mehr Investitionen in den öffentlichen Verkehr.",
-     "Many citizens are calling for more investment in public transport."),
-    ("Das Museum bleibt wegen Renovierungsarbeiten bis Mai geschlossen.",
-     "The museum will remain closed for renovation until May."),
-    ("Die Regierung kündigte neue Maßnahmen gegen die Arbeitslosigkeit an.",
-     "The government announced new measures against unemployment."),
-    ("Der Fluss trat nach tagelangem Regen über die Ufer.",
-     "The river burst its banks after days of rain."),
-]
-UNALIGNED_DE = "Im Jahr 1998 wurde die Brücke vollständig erneuert."
-UNALIGNED_EN = "The festival attracts thousands of visitors every summer."
-
-
-def _write_jsonl(path: Path, rows: list) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-
-
-def _pair(index: int, source: str, target: str, split: str) -> dict:
-    return {"source_sentence": source, "target_sentence": target,
-            "source_id": f"de-{split}-{index:06d}", "target_id": f"en-{split}-{index:06d}"}
-
-
-def write_bucc(data: Path, language: str = "de") -> dict:
-    """bucc/<lang>/{validation,test}.jsonl: gold pairs plus one unaligned sentence a side."""
-    folder = data / "bucc" / language
-    validation = [_pair(i, s, t, "v") for i, (s, t) in enumerate(PAIRS[:3])]
-    validation += [{"source_sentence": UNALIGNED_DE, "target_sentence": None, "source_id": "de-v-000099"},
-                   {"source_sentence": "", "target_sentence": UNALIGNED_EN, "target_id": "en-v-000099"}]
-    test = [_pair(i, s, t, "t") for i, (s, t) in enumerate(PAIRS[3:])]
-    test += [{"source_sentence": UNALIGNED_DE, "target_sentence": None}]
-    _write_jsonl(folder / "validation.jsonl", validation)
-    _write_jsonl(folder / "test.jsonl", test)
-    return {"validation": validation, "test": test}
 
 
 # --------------------------------------------------------------------------- registry and data
@@ -213,44 +170,3 @@ def test_mining_needs_a_validation_part_when_there_are_two():
     features = [{"part": p, "side": s, "sentence": 0} for p in ("a", "b") for s in (0, 1)]
     with pytest.raises(ValueError, match="validation"):
         mining_metrics([_one_hot(i) for i in range(4)], examples, features)
-
-
-# --------------------------------------------------------------------------- a real run
-
-
-BUCC_SPEC = """
-name = "it-bucc"
-model = "tiny"
-data_dir = "{data}"
-
-[intermediate]
-tasks = ["none"]
-
-[target]
-task = "bucc"
-languages = ["de"]
-max_length = 48
-
-[fewshot]
-shots = [0]
-"""
-
-
-@pytest.mark.slow
-def test_bucc_end_to_end_with_the_tiny_model(xtui, write_spec, tmp_path, home):
-    data = tmp_path / "data"
-    rows = write_bucc(data)
-    refused = xtui("run", write_spec(BUCC_SPEC.format(data=data).replace("shots = [0]", "shots = [0, 2]"), "k.toml"))
-    assert refused.returncode == 2 and "retrieval task without training" in refused.stderr
-    run = xtui("run", write_spec(BUCC_SPEC.format(data=data)))
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    results = [json.loads(p.read_text()) for p in (home / "stages").glob("*/result.json")]
-    assert [r["type"] for r in results] == ["evaluate"]
-    result = results[0]
-    assert result["metric"] == "f1" and result["evaluation"]["split"] == "test"
-    assert result["evaluation"]["examples"] == len(rows["validation"]) + len(rows["test"])
-    metrics = result["metrics"]
-    assert {"f1", "precision", "recall", "threshold", "validation_f1"} <= metrics.keys()
-    assert all(0.0 <= metrics[k] <= 1.0 for k in ("f1", "precision", "recall", "validation_f1"))
-    stage = json.loads(next((home / "stages").glob("*/stage.json")).read_text())
-    assert stage["evaluation"]["fingerprint"].count("sha256:") == 2  # validation and test files

@@ -1,24 +1,19 @@
 """Shot sets others published (fsxlt/buckets, tests/data/fsxlt_buckets: real files of that
-repository): read, matched to the shot pool by content at plan time, trained on, and written back
-in the same layout."""
+repository): read and matched to the shot pool by content at plan time (trained on and written
+back in the same layout: tests/integration/test_buckets.py)."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import TESTS
+from support.buckets import BUCKETS, XNLI_LABELS, xnli_dev_pool  # noqa: F401  (a fixture)
 from support.unit_fixtures import registry, spec_data  # noqa: F401  (registry is a fixture)
 from xtui.buckets import find_set, match_set, read_set
 from xtui.errors import DataError, SpecError
 from xtui.plan import build_plan
 from xtui.spec import parse_spec
-
-BUCKETS = TESTS / "data" / "fsxlt_buckets"
-XNLI_LABELS = ("entailment", "neutral", "contradiction")
 
 
 def test_both_layouts_are_read_in_file_order():
@@ -62,22 +57,6 @@ def test_examples_are_matched_by_content_and_label(shared_data):
         match_set(path, relabelled, XNLI_LABELS, "the pool")
 
 
-@pytest.fixture
-def xnli_dev_pool(shared_data, tmp_path):
-    """The shared XNLI sample with the bucket's (dev-set) examples in the German few-shot pool, as the
-    Hub's XNLI validation split has them."""
-    data = tmp_path / "data"
-    shutil.copytree(shared_data / "xnli", data / "xnli")
-    rows = []
-    for shot_set in (0, 1):
-        for example in read_set(BUCKETS / f"xnli/1-shots/german/{shot_set}-th/sampled.json"):
-            rows.append({"premise": example["text"], "hypothesis": example["text_pair"],
-                         "label": XNLI_LABELS.index(example["label"])})
-    with open(data / "xnli/de/validation.jsonl", "a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    return data
-
-
 def _spec(data, **fewshot):
     return parse_spec(spec_data(data_dir=str(data), target={"task": "xnli", "languages": ["de"], "max_steps": 2},
                                 fewshot={"shots": [1], "shot_sets": 2, "steps": 2, "batch_size": 3, **fewshot}), "t.toml")
@@ -95,41 +74,3 @@ def test_the_plan_checks_every_published_set_against_the_pool(registry, xnli_dev
         build_plan(_spec(shared_data, shot_sets_from=str(BUCKETS)), registry, "t.toml")
     with pytest.raises(SpecError, match=r"no shot set 0 of xnli de K=4"):
         build_plan(_spec(xnli_dev_pool, shot_sets_from=str(BUCKETS), shots=[4]), registry, "t.toml")
-
-
-@pytest.mark.slow
-def test_a_run_trains_on_the_published_sets_and_exports_them_back(xtui, write_spec, xnli_dev_pool, tmp_path, home):
-    spec = write_spec(f"""
-        name = "buckets"
-        model = "tiny"
-        data_dir = "{xnli_dev_pool}"
-        [intermediate]
-        tasks = ["none"]
-        [target]
-        task = "xnli"
-        languages = ["de"]
-        max_steps = 2
-        batch_size = 8
-        [fewshot]
-        shots = [1]
-        shot_sets = 2
-        steps = 2
-        batch_size = 3
-        shot_sets_from = "{BUCKETS}"
-        """)
-    done = xtui("run", spec)
-    assert done.returncode == 0, done.stderr
-    for folder in (home / "stages").iterdir():
-        stage = json.loads((folder / "stage.json").read_text())
-        if stage["type"] == "fewshot":
-            trained = [json.loads(line) for line in (folder / "shots.jsonl").read_text().splitlines()]
-            published = read_set(Path(stage["shot_file"]))
-            assert [(e["text"], e["text_pair"]) for e in trained] == [(e["text"], e["text_pair"]) for e in published]
-    out = tmp_path / "exported"
-    exported = xtui("runs", "export", "latest", "--format", "buckets", "-o", out)
-    assert exported.returncode == 0, exported.stderr
-    for shot_set in (0, 1):
-        back = read_set(out / f"xnli/1-shots/german/{shot_set}-th/sampled.json")
-        original = read_set(BUCKETS / f"xnli/1-shots/german/{shot_set}-th/sampled.json")
-        assert [(e["text"], e["text_pair"], e["label"]) for e in back] == [
-            (e["text"], e["text_pair"], e["label"]) for e in original]

@@ -1,6 +1,6 @@
 """Saved predictions: every kind's decoded outputs and gold side go to predictions.jsonl.gz with
 the example ids, and the scorer recomputes exactly the metrics of the evaluation from the file
-alone; ``xtui runs rescore`` does it for a real experiment."""
+alone (``xtui runs rescore`` on a real experiment: tests/integration/test_predictions.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
 from support.stage_files import old_stage_json
 from xtui.predictions import PREDICTIONS_FILE, read_predictions, rescore_stage, score_and_keep
+
+from .test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
 
 pytest.importorskip("torch")
 
@@ -98,68 +99,6 @@ def test_retrieval_structures_round_trip(tmp_path):
     scores, saved = _keep(tmp_path / "lareqa", kind, embeddings, rows, features)
     assert saved["outputs"]["ranked"] == [[2, 0, 3, 1]] and saved["outputs"]["relevant_ranks"] == [[0, 1]]
     assert rescore_stage(tmp_path / "lareqa")["rescored"] == scores == {"map@20": 1.0, "map": 1.0}
-
-
-RESCORE_SPEC = """
-name = "it-rescore"
-model = "tiny"
-data_dir = "{data}"
-
-[intermediate]
-tasks = ["none"]
-
-[target]
-tasks = ["xnli", "udpos"]
-languages = ["de"]
-max_steps = 6
-batch_size = 16
-learning_rate = 1e-3
-max_length = 64
-
-[fewshot]
-shots = [0, 4]
-shot_sets = 1
-steps = 2
-batch_size = 4
-"""
-
-
-@pytest.mark.slow
-def test_rescore_reproduces_every_stored_metric(xtui, write_spec, shared_data, home):
-    run = xtui("run", write_spec(RESCORE_SPEC.format(data=shared_data)))
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    results = [json.loads(p.read_text()) for p in (home / "stages").glob("*/result.json")]
-    evaluations = [r for r in results if r["type"] in ("evaluate", "fewshot")]
-    assert len(evaluations) == 5  # xnli en, de, de K=4; udpos de, de K=4 (the udpos sample has no English test)
-    for result in evaluations:
-        saved = read_predictions(home / "stages" / result["hash"][:16] / PREDICTIONS_FILE)
-        assert len(saved["outputs"]) == result["evaluation"]["examples"] and saved["meta"]["stage"] == result["hash"]
-        assert result["scorer"]["name"] == {"xnli": "classification", "udpos": "xtreme_udpos"}[result["task"]]
-    rescored = xtui("runs", "rescore", "latest", "--json")
-    assert rescored.returncode == 0, rescored.stdout[-3000:] + rescored.stderr[-3000:]
-    rows = json.loads(rescored.stdout)
-    assert len(rows) == 5 and all(row["status"] == "same" for row in rows)
-    assert all(row["rescored"] == row["stored"] for row in rows)
-    # the leaderboard folder from the same files, scored back by evaluate.py's readers
-    exported = xtui("runs", "export", "latest", "--format", "xtreme", "--output", home / "submission", "--labels")
-    assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-3000:]
-    assert "wrote 3 files" in exported.stdout and "missing tasks: panx pawsx xquad mlqa tydiqa bucc2018 tatoeba" in exported.stdout
-    from .test_xtreme_golden import language_scores
-    from xtui.scorers import get_scorer
-
-    for result in (r for r in evaluations if r["type"] == "evaluate"):
-        scores = language_scores(result["task"], result["language"], get_scorer(result["scorer"]["name"]),
-                                 root=home / "submission")
-        assert {k: scores[k] for k in ("accuracy", "f1") if k in scores} == \
-            {k: result["metrics"][k] for k in ("accuracy", "f1") if k in scores}
-    # a stored number that the predictions do not give is caught
-    target = next(r for r in evaluations if r["task"] == "udpos" and r["type"] == "evaluate")
-    path = home / "stages" / target["hash"][:16] / "result.json"
-    tampered = json.loads(path.read_text())
-    tampered["metrics"]["f1"] += 0.01
-    path.write_text(json.dumps(tampered))
-    again = xtui("runs", "rescore", "latest")
-    assert again.returncode == 1 and "1 different" in again.stdout and "4 same" in again.stdout
 
 
 def test_a_changed_scorer_version_is_told_apart_from_a_wrong_number(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 the smallest input that shows it. Every expected number was computed by the official code
 (seqeval 0.0.12 as XTREME's release pins it; xtreme's ``third_party/utils_retrieve.py`` and
 ``third_party/utils_lareqa.py`` at 838c13b69daafb9328785d16caae2711e4012123, with faiss-cpu),
-and ``tests/test_official_crosscheck.py`` reruns that code when it is available."""
+and ``tests/unit/test_official_crosscheck.py`` reruns that code when it is available."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def _one_hot(index: int, dim: int = 40) -> np.ndarray:
 
 def bucc_repeated_text_case() -> tuple:
     """Examples and one embedding per text. Validation: four gold pairs and two near misses
-    (threshold 2.811, see tests/test_bucc.py). Test: "Hallo Welt." is the text of two source
+    (threshold 2.811, see tests/unit/test_bucc.py). Test: "Hallo Welt." is the text of two source
     sentences (de-t-1, gold with en-t-1, and de-t-2, unaligned); "Guten Tag." / "Good day." is a
     plain gold pair; two unaligned sentences a side are unlike everything."""
     examples, meaning = [], {}

@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
-from .test_xtreme_golden import language_scores
 from xtui.errors import XtuiError
 from xtui.plugins import load_plugins
 from xtui.predictions import PREDICTIONS_FILE, score_and_keep
@@ -23,6 +21,9 @@ from xtui.scorers import get_scorer
 from xtui.stage import StageConfig
 from xtui.store import RunStore
 from xtui.submission import export_submission
+
+from .test_scorer_mismatches import RecordingTokenizer, _kind, bucc_repeated_text_case
+from .test_xtreme_golden import language_scores
 
 pytest.importorskip("torch")
 

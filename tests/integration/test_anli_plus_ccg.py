@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from support.data_folders import write_ccg
+from support.results import best_validation
 
 CCG_SPEC = """
 name = "ccg-missing"
@@ -86,5 +87,8 @@ def test_ccg_trains_as_an_intermediate_task_with_labels_from_its_data(xtui, writ
     results = [json.loads(p.read_text()) for p in (home / "stages").glob("*/result.json")]
     ccg = next(r for r in results if r["type"] == "intermediate")
     assert ccg["task"] == "ccg" and ccg["train"]["steps"] == 6
-    assert 0 <= ccg["validation"]["accuracy"] <= 1  # selected on the validation sentence, over the file's supertags
+    # selected on the validation sentence, over the file's supertags: the best of the evaluations it logged
+    best = best_validation(home / "stages" / ccg["hash"][:16], "accuracy")
+    assert ccg["selection"]["strategy"] == "best English validation" and ccg["selection"]["step"] == best["step"]
+    assert ccg["validation"] == best["metrics"]
     assert {r["type"] for r in results} == {"intermediate", "target", "evaluate"}

@@ -63,4 +63,6 @@ def test_lareqa_end_to_end_with_the_tiny_model(xtui, write_spec, tmp_path, home,
     assert len(languages) == 9 and examples[0]["language"] == "de"
     for result in evaluations.values():
         assert result["metric"] == "map@20" and result["evaluation"]["examples"] == len(examples)
-        assert 0.0 <= result["metrics"]["map@20"] <= 1.0 and 0.0 <= result["metrics"]["map"] <= 1.0
+        # every question has an answer in the pool (its own language's), so the full mAP is above 0; and
+        # with fewer relevant candidates (one a language) than 20, mAP@20 counts a part of the same hits
+        assert 0.0 < result["metrics"]["map"] and result["metrics"]["map@20"] <= result["metrics"]["map"]

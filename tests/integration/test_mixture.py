@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from support.results import saved_accuracy
 from xtui.batching import mixture_weights
 
 SPEC = """
@@ -72,7 +73,8 @@ def test_a_mixture_of_nli_multiple_choice_and_qa_trains_then_feeds_a_target(xtui
     stage = json.loads((folders[target["hash"]] / "stage.json").read_text())
     assert stage["parent"] == mixture["hash"] and target["grid"]["intermediate"] == "anli+hellaswag+squad_v1"
     evaluation = next(r for r in results.values() if r["type"] == "evaluate")
-    assert 0 <= evaluation["metrics"]["accuracy"] <= 1 and evaluation["evaluation"]["examples"] == 400 - 100
+    assert evaluation["evaluation"]["examples"] == 400 - 100
+    assert evaluation["metrics"]["accuracy"] == pytest.approx(saved_accuracy(folders[evaluation["hash"]]))
     rerun = xtui("run", write_spec(SPEC.format(data=data), "again.toml"))
     assert rerun.returncode == 0 and "3 reused, 0 to run" in rerun.stdout
 

@@ -11,6 +11,8 @@ SHARED_DATA ?= $(abspath ../shared/data)
 
 # The suite on two pytest workers with one torch thread each (two tests at a time on 2 cores, not two
 # threads fighting per test); tests that read a screen share one worker (tests/conftest.py).
+# Three tiers, one folder each: tests/unit, tests/integration (the CLI as a subprocess, real training,
+# real terminals) and tests/tui (the app); tests/unit/test_tiers.py keeps each test in its tier.
 PYTEST := $(OFFLINE) XTUI_SHARED_DATA=$(SHARED_DATA) OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 .PHONY: setup demo test test-fast figures bench clean
@@ -29,9 +31,10 @@ demo: setup
 test: setup
 	$(PYTEST) --durations=15
 
-# the unit tier: no training subprocess, no CLI subprocess, no screen (about 80 s on 2 cores)
+# the unit tier: no training, no CLI run through the xtui fixture, no screen (about 80 s on 2 cores);
+# the marker filter stays as a safety net (a test using the xtui fixture is `integration` anywhere)
 test-fast: setup
-	$(PYTEST) -m "not slow and not integration"
+	$(PYTEST) -m "not slow and not integration" tests/unit
 
 # the README's figures, from the latest `make demo` run (runs/): xtui runs plot, under stable names
 figures: setup

@@ -9,7 +9,7 @@ daemons run in the foreground as children of this process and are stopped by the
     python -m benchmarks.slurm_cluster up /tmp/cluster     # start it; prints `export SLURM_CONF=...`
     python -m benchmarks.slurm_cluster down /tmp/cluster   # cancel its jobs, stop its daemons
 
-Headless and standard library only: the tests import it (``tests/test_slurm.py``).
+Headless and standard library only: the tests import it (``tests/integration/test_slurm.py``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 SHARED_DATA = Path(os.environ.get("XTUI_SHARED_DATA") or REPO.parent / "shared" / "data")
 XTUI = [sys.executable, "-m", "xtui.cli"]
 
@@ -36,15 +38,16 @@ def home(tmp_path) -> Path:
     return tmp_path / "runs"
 
 
+def run_cli(home: Path, *args, env=None, timeout=600, cwd=None) -> subprocess.CompletedProcess:
+    """The real ``xtui`` CLI in a subprocess, offline, with ``home`` as XTUI_HOME and no stdin."""
+    return subprocess.run([*XTUI, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=offline_env(home, **(env or {})), cwd=cwd or REPO, stdin=subprocess.DEVNULL)
+
+
 @pytest.fixture
 def xtui(home):
-    """Run the real ``xtui`` CLI in a subprocess with an isolated XTUI_HOME."""
-
-    def run(*args, env=None, timeout=600, cwd=None):
-        return subprocess.run([*XTUI, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                              env=offline_env(home, **(env or {})), cwd=cwd or REPO, stdin=subprocess.DEVNULL)
-
-    return run
+    """Run the real ``xtui`` CLI in a subprocess with an isolated XTUI_HOME (marks the test ``integration``)."""
+    return functools.partial(run_cli, home)
 
 
 @pytest.fixture
@@ -87,7 +90,11 @@ def shrink_data(source: Path, destination: Path, tasks: tuple, rows: int = 40) -
     return destination
 
 
-SCREEN_TESTS = ("tests/tui/", "tests/test_terminal_cli.py")
+INTEGRATION = ("tests/integration/", "tests/tui/")
+"""The tiers are folders: ``tests/unit`` (``make test-fast``) holds no training, no CLI run through
+the ``xtui`` fixture and no screen; everything in these folders is marked ``integration``."""
+
+SCREEN_TESTS = ("tests/tui/", "tests/integration/test_terminal_cli.py")
 """Tests that read what a screen shows (the app under Textual's pilot, snapshots, real terminals):
 under ``pytest -n`` they run one after the other on one worker, so two screens never race for the
 CPU against each other; the other worker runs the rest."""
@@ -98,6 +105,7 @@ def pytest_collection_modifyitems(config, items):
         path = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
         if path.startswith(SCREEN_TESTS):
             item.add_marker(pytest.mark.xdist_group("screens"))
-        # the tiers: `make test-fast` runs what is neither slow, nor a screen, nor a CLI subprocess
-        if path.startswith(SCREEN_TESTS) or "xtui" in getattr(item, "fixturenames", ()):
+        # a test that runs the CLI through the fixture is an integration test wherever it sits
+        # (tests/unit/test_tiers.py fails on one in tests/unit)
+        if path.startswith(INTEGRATION) or "xtui" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)

@@ -11,7 +11,7 @@ import os
 import socket
 from pathlib import Path
 
-from stage_files import old_stage_json
+from support.stage_files import old_stage_json
 from xtui.files import atomic_write_json, atomic_write_text
 from xtui.store import RunStore, index_record
 

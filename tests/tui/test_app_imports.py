@@ -32,12 +32,11 @@ asyncio.run(main())
 
 
 def test_app_imports_nothing_heavy_and_starts_fast(tmp_path):
-    for start in (None,):
-        env = dict(os.environ, XTUI_HOME=str(tmp_path / "runs"), HF_HUB_OFFLINE="1")
-        result = subprocess.run([sys.executable, "-c", PROBE.format(start=start, heavy=HEAVY)], capture_output=True,
-                                text=True, env=env, timeout=120)
-        assert result.returncode == 0, result.stderr[-3000:]
-        out = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-        assert out["LOADED"] == "", f"the app imported {out['LOADED']}"
-        assert out["SCREEN"] == "ComposeScreen"  # no experiments yet: the app opens on compose
-        float(out["FIRST"])  # how fast: benchmarks/index_scale.py measures the first paint, as a ratio
+    env = dict(os.environ, XTUI_HOME=str(tmp_path / "runs"), HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-c", PROBE.format(start=None, heavy=HEAVY)], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert out["LOADED"] == "", f"the app imported {out['LOADED']}"
+    assert out["SCREEN"] == "ComposeScreen"  # no experiments yet: the app opens on compose
+    float(out["FIRST"])  # how fast: benchmarks/index_scale.py measures the first paint, as a ratio

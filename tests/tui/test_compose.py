@@ -149,7 +149,7 @@ async def test_save_load_round_trip_and_reuse_count(store, tmp_path, monkeypatch
 
 
 async def test_mixtures_plan_and_several_targets_are_kept_as_written(store, monkeypatch, tmp_path):
-    from unit_fixtures import datasets_cache_with
+    from support.unit_fixtures import datasets_cache_with
 
     datasets_cache_with(monkeypatch, tmp_path / "datasets", ("nyu-mll/glue", "mnli"))  # offline, mnli must be cached
     registry = load_plugins()

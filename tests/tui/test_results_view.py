@@ -135,7 +135,7 @@ async def test_one_heat_map_per_target_switchable_plus_the_overall_one():
 
     from textual.app import App
 
-    from test_results_targets import grid as grid_fixture
+    from unit.test_results_targets import grid as grid_fixture
     from xtui.results import experiment_rows, summary_tables, table_columns
 
     store, experiment = grid_fixture.__wrapped__(Path(tempfile.mkdtemp()))

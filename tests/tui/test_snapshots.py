@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input
 
 from xtui.tui.compare import CompareScreen
@@ -24,24 +25,23 @@ BASELINE = "20231114-221320-baseline-aaaa"
 HIGHER = "20231115-080000-higher-lr-bbbb"
 
 
-def _measuring(table: DataTable) -> bool:
-    """Whether the table still has cells to measure (DataTable internals, Textual 8; absent: assume not)."""
-    return bool(getattr(table, "_require_update_dimensions", False) or getattr(table, "_updated_cells", None))
-
-
 def _repaint(table: DataTable) -> None:
-    """Drop the table's render caches (rows cached at its headers' widths) and lay it out again."""
-    clear = getattr(table, "_clear_caches", None)
-    if clear is not None:
-        clear()
+    """Render the table again from scratch: rows painted at the header's widths can linger in its
+    render caches, and writing a cell back with its own value starts a new render generation (and
+    measures the columns again, when the table is next idle)."""
+    if table.row_count:
+        corner = Coordinate(0, 0)
+        table.update_cell_at(corner, table.get_cell_at(corner), update_width=True)
     table.refresh(layout=True)
 
 
 async def _still(pilot, timeout: float = 10.0) -> None:
-    """Freeze what moves (cursor blink), then wait until the screen stops changing.
+    """Freeze what moves (cursor blink), then wait until the app is idle and the screen stops changing.
 
     On a loaded machine a late layout pass (a plot redrawn at its final size, a scroll bar
-    appearing) can land after a fixed pause; waiting for three identical reads 0.15 s apart catches it.
+    appearing, a DataTable measuring new cells, which it does once its message queue is empty) can
+    land after a fixed pause: each read first waits until every widget on the screen has handled
+    its messages (and so measured), and three identical reads 0.15 s apart end the wait.
     """
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
@@ -49,10 +49,9 @@ async def _still(pilot, timeout: float = 10.0) -> None:
     seen, same = None, 0
     while same < 3 and time.monotonic() < deadline:
         await pilot.pause(0.15)
-        # a DataTable measures new cells when its queue is idle: on a loaded machine, later than a fixed pause
-        pending = any(_measuring(t) for t in pilot.app.screen.query(DataTable))
+        await pilot.pause()  # every widget's messages handled, then its idle work done
         text = screen_text(pilot.app)
-        same = same + 1 if text == seen and not pending else 0
+        same = same + 1 if text == seen else 0
         seen = text
 
 

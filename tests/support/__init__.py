@@ -1,0 +1,1 @@
+"""Helpers the tiers share, imported explicitly (tests/conftest.py has the common fixtures)."""

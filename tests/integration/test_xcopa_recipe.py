@@ -9,19 +9,22 @@ import pytest
 
 from support.data_folders import xcopa_data  # noqa: F401  (a fixture)
 
+SPEC = """
+name = "x"
+model = "tiny"
+data_dir = "{data}"
+[target]
+task = "xcopa"
+languages = ["it"]
+max_steps = 3
+{training}[fewshot]
+shots = [0]
+"""
+TRAINING = "batch_size = 2\nlearning_rate = 1e-3\nmax_length = 48\n"
+
 
 def test_the_dry_run_shows_both_phases(xtui, write_spec, xcopa_data):
-    spec = write_spec(f"""
-    name = "x"
-    model = "tiny"
-    data_dir = "{xcopa_data}"
-    [target]
-    task = "xcopa"
-    languages = ["it"]
-    max_steps = 3
-    [fewshot]
-    shots = [0]
-    """)
+    spec = write_spec(SPEC.format(data=xcopa_data, training=""))
     shown = xtui("run", spec, "--dry-run")
     assert shown.returncode == 0, shown.stderr
     assert "│ siqa → xcopa │" in shown.stdout  # the target stage's task cell
@@ -39,20 +42,7 @@ def test_the_dry_run_shows_both_phases(xtui, write_spec, xcopa_data):
 def test_the_target_stage_trains_siqa_then_copa(xtui, write_spec, xcopa_data, home):
     """One target stage, two phases on one model: 3 steps of SocialIQA (2 examples, 3 choices, selected on
     its 2 validation examples), then 3 of English COPA (400 examples, 2 choices, selected on COPA dev)."""
-    spec = write_spec(f"""
-    name = "x"
-    model = "tiny"
-    data_dir = "{xcopa_data}"
-    [target]
-    task = "xcopa"
-    languages = ["it"]
-    max_steps = 3
-    batch_size = 2
-    learning_rate = 1e-3
-    max_length = 48
-    [fewshot]
-    shots = [0]
-    """)
+    spec = write_spec(SPEC.format(data=xcopa_data, training=TRAINING))
     run = xtui("run", spec)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "1/2: train on siqa" in run.stdout and "2/2: train on xcopa" in run.stdout  # the live lines say it too

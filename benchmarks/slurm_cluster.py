@@ -84,6 +84,8 @@ class SlurmCluster:
         self.conf = self.root / "slurm.conf"
         self.socket = self.root / "munge" / "munge.socket.2"
         self.processes: dict = {}
+        self.cred_expire = 10
+        """Seconds a requeued job waits before it may start again (Slurm's default, 120, would slow the tests)."""
 
     @property
     def env(self) -> dict:
@@ -116,7 +118,8 @@ class SlurmCluster:
             "SlurmdPort": _free_port(),
             "AuthType": "auth/munge",
             "CredType": "cred/munge",
-            "AuthInfo": f"socket={self.socket}",
+            # cred_expire also sets how long a requeued job waits before it may start again (120 s by default)
+            "AuthInfo": f"socket={self.socket},cred_expire={self.cred_expire}",
             "SlurmUser": "root",
             "SlurmdUser": "root",
             "StateSaveLocation": self.root / "state",

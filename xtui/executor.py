@@ -287,6 +287,9 @@ class LocalExecutor:
                 if kind == "start" and self.status[stage.hash] == "queued":
                     self.status[stage.hash] = "running"
                     self.on_status(stage, "running", "")
+                elif kind == "preempted" and self.status[stage.hash] == "running":
+                    self.status[stage.hash] = "queued"  # its Slurm job requeued itself: waiting to start again
+                    self.on_status(stage, "queued", "")
                 self.on_event(stage, event)
                 if kind == "done" and self.store.stage_result(stage.hash):
                     self.status[stage.hash] = "done"

@@ -271,6 +271,9 @@ class ExperimentFollower:
         elif kind == "stopped":
             state.finished = when
             state.status, state.detail = "stopped", stopped_line(event)
+        elif kind == "preempted":
+            state.status = "queued"
+            state.detail = f"requeued after {event.get('signal')} (Slurm job {event.get('job')}, restart {event.get('restart')})"
 
     def _settle(self, state: StageState, look_at_result: bool) -> None:
         folder = self.store.stage_dir(state.hash)

@@ -93,6 +93,14 @@ class PlainDisplay:
             self.line(f"{time.strftime('%H:%M:%S')} {phase_text(stage, event)}")
         elif kind == "done":
             self.line(f"{time.strftime('%H:%M:%S')} finished {stage.short} {stage.describe()} {done_summary(event)}")
+        elif kind == "preempted":
+            self.line(f"{time.strftime('%H:%M:%S')} {preempted_text(stage, event)}")
+
+
+def preempted_text(stage, event: dict) -> str:
+    """``requeued <stage> ...``: warned of its time limit, a Slurm job checkpointed and put itself back in the queue."""
+    return (f"requeued {stage.short} {stage.describe()}: {event.get('signal')} before the time limit, checkpoint "
+            f"saved; Slurm job {event.get('job')} back in the queue (restart {event.get('restart')})")
 
 
 def phase_text(stage, event: dict) -> str:
@@ -101,7 +109,8 @@ def phase_text(stage, event: dict) -> str:
 
 
 # What each live line says before its training total is known.
-STATE_TEXT = {"queued": "starting", "running": "loading", "evaluating": "evaluating", "resuming": "resuming"}
+STATE_TEXT = {"queued": "starting", "running": "loading", "evaluating": "evaluating", "resuming": "resuming",
+              "requeued": "requeued"}
 LINE_COLOURS = {"failed": "red", "stopped": "yellow", "blocked": "yellow", "adopted": "cyan", "elsewhere": "yellow"}
 
 
@@ -174,6 +183,11 @@ class RichDisplay(PlainDisplay):
             self._set(stage, state="resuming")
         elif kind == "phase":
             self.line(phase_text(stage, event), style="cyan")
+        elif kind == "preempted":  # a fresh line: the job waits in the queue again, its clock and eta stop
+            if stage.hash in self.tasks:
+                self.progress.remove_task(self.tasks.pop(stage.hash))
+            self._task(stage, "requeued")
+            self.line(preempted_text(stage, event), style="yellow")
         elif kind == "train" and _number(event.get("total_steps")):
             self._set(stage, total=event["total_steps"], completed=event.get("start_step") or 0, state="training")
         elif kind == "step" and _number(event.get("step")):

@@ -132,10 +132,15 @@ def job_script(settings, stage_type: str, folders: list, dependencies: list, com
         options.append(f"--gres=gpu:{resources['gpus']}")
     if dependencies:
         options += [f"--dependency=afterok:{':'.join(map(str, dependencies))}", "--kill-on-invalid-dep=yes"]
+    if settings.warning:
+        options.append(f"--signal=B:USR1@{settings.warning}")  # to the worker itself: the script execs it
+    if settings.warning and settings.requeue:
+        options.append("--requeue")
     options += list(settings.sbatch)
     lines = ["#!/bin/bash", *(f"#SBATCH {option}" for option in options), ""]
     if settings.setup.strip():
         lines += [settings.setup.rstrip(), ""]
+    env = {**env, "XTUI_SLURM_REQUEUE": settings.requeue if settings.warning else 0}
     lines += [f"export {key}={shlex.quote(str(value))}" for key, value in env.items()]
     lines.append("exec " + shlex.join(map(str, command)))
     return "\n".join(lines) + "\n"
@@ -173,8 +178,11 @@ class SlurmJob:
         if final.get("state") in ACTIVE:
             return None  # it left this squeue answer but not the queue (the answer was older than the job)
         self.final = final
-        code = (self.final.get("exit") or "").split(":")
-        self.returncode = int(code[0]) if code[0].isdigit() else -1
+        code = (self.final.get("exit") or "").split(":")  # "exit code:signal", as scontrol and sacct tell it
+        if len(code) == 2 and code[0] == "0" and code[1].isdigit() and int(code[1]):
+            self.returncode = -int(code[1])  # killed by that signal (a worker ends with exit codes of its own)
+        else:
+            self.returncode = int(code[0]) if code[0].isdigit() else -1
         return self.returncode
 
     def wait(self) -> int:

@@ -442,6 +442,12 @@ class Slurm(SlurmResources):
     """The Python that runs the worker in a job; unset: the one running ``xtui run`` (a shared filesystem)."""
     max_jobs: int = Field(500, ge=1, le=100_000)
     """Jobs of this experiment in the queue at once; the rest are submitted as those end."""
+    warning: int = Field(120, ge=0, le=65535)
+    """Seconds before a job's time limit Slurm warns it (``--signal=B:USR1@N``; 0: no warning). Warned,
+    a training stage saves a checkpoint at its next step and the job requeues itself to continue there."""
+    requeue: int = Field(3, ge=0, le=1000)
+    """How many times one job may requeue itself after a warning (0: never; ``xtui run --resume`` still
+    continues from the checkpoint)."""
     intermediate: SlurmResources = Field(default_factory=SlurmResources)
     target: SlurmResources = Field(default_factory=SlurmResources)
     evaluate: SlurmResources = Field(default_factory=SlurmResources)

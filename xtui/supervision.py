@@ -36,6 +36,8 @@ class Event(StrEnum):
     DONE = "done"
     ERROR = "error"
     STOPPED = "stopped"
+    PREEMPTED = "preempted"
+    """Warned of its time limit, a Slurm job checkpointed and requeued itself (``job``, ``restart``)."""
 
 
 class Cause(StrEnum):

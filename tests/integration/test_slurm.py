@@ -198,3 +198,58 @@ def test_resume_after_the_follower_died_adopts_the_queued_jobs_instead_of_resubm
     assert not any(j["earlier_jobs"] for j in jobs.values())
     assert all(j["state"] == "COMPLETED" for j in jobs.values()) and len(_results(home)) == 8
     assert cluster.jobs() == []
+
+
+def test_a_time_limit_warning_checkpoints_requeues_the_same_job_and_ends_with_the_uninterrupted_metrics(
+        slurm, write_spec, tmp_path, home, cluster):
+    # Only the warning writes a checkpoint (the periodic ones are further apart than the training), so the stage's
+    # resume step is the step at which the job was warned.
+    text = SPEC.format(intermediate='["none"]', steps=400).replace("checkpoint_every_steps = 200",
+                                                                 "checkpoint_every_steps = 100000")
+    spec = write_spec(text)
+    local_home = tmp_path / "local"
+    local = subprocess.run([*XTUI, "run", str(spec)], capture_output=True, text=True, cwd=REPO, timeout=600,
+                           env=offline_env(local_home), stdin=subprocess.DEVNULL)
+    assert local.returncode == 0, local.stderr[-2000:]
+
+    follower = subprocess.Popen([*XTUI, "run", str(spec), "--executor", "slurm"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=REPO, env=offline_env(home, **cluster.env),
+                                stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        target = None
+        while target is None:
+            assert time.time() < deadline and follower.poll() is None, "the target never trained"
+            for path in (home / "stages").glob("*/events.jsonl"):
+                if '"step"' in path.read_text() and json.loads((path.parent / "stage.json").read_text())["type"] == "target":
+                    target = path.parent
+            time.sleep(0.2)
+        job = json.loads((target / "slurm.json").read_text())["job"]
+        # what Slurm sends a job `--signal=B:USR1@120` seconds before its time limit
+        subprocess.run(["scancel", "--signal=USR1", "--batch", job], env=dict(os.environ, **cluster.env), check=True,
+                       capture_output=True, timeout=60)
+        out, err = follower.communicate(timeout=600)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0, out[-3000:] + err[-3000:]
+
+    events = [json.loads(line) for line in (target / "events.jsonl").read_text().splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds.count("start") == 2 and "preempted" in kinds and "stopped" not in kinds, kinds
+    preempted = events[kinds.index("preempted")]
+    assert preempted["job"] == job and preempted["restart"] == 1 and preempted["signal"] == "SIGUSR1"
+    [checkpoint] = [e for e in events if e["event"] == "checkpoint"]
+    resumed = next(e for e in events if e["event"] == "resume")
+    assert 0 < checkpoint["step"] == resumed["step"] < 400
+    assert f"requeued {target.name[:12]}" in out and f"Slurm job {job} back in the queue" in out
+
+    record = json.loads((target / "slurm.json").read_text())
+    assert record["job"] == job and not record["earlier_jobs"]  # requeued by Slurm, not resubmitted by xtui
+    assert "--signal=B:USR1@120" in (target / "job.sh").read_text()
+    expected, got = _results(local_home), _results(home)
+    assert got[("target", "none", None, None, None)]["train"]["resumed_from_step"] == checkpoint["step"]
+    assert set(got) == set(expected)
+    for key, result in expected.items():  # the interrupted, requeued run ends with the uninterrupted one's numbers
+        assert got[key].get("metrics") == result.get("metrics"), key
+    assert cluster.jobs() == []

@@ -147,3 +147,26 @@ def test_done_summary_uses_the_metric_the_worker_names():
     assert done_summary({"metric": "f1", "metrics": {"exact_match": 0.4, "f1": 0.55}, "seconds": 2}) == "f1 55.0  2s"
     assert done_summary({"metrics": {"accuracy": 0.5}, "seconds": None}) == "accuracy 50.0  0s"
     assert done_summary({}) == "0s"
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_a_requeued_job_gets_a_line_and_its_live_line_waits_again(width):
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=width, color_system=None, legacy_windows=False)
+    display = make_display(console, _Plan([TRAINING]))
+    for event in ({"event": "start", "type": "target"}, {"event": "train", "total_steps": 300, "start_step": 0},
+                  {"event": "step", "step": 120, "total": 300, "loss": 0.5}, {"event": "checkpoint", "step": 120},
+                  {"event": "preempted", "signal": "SIGUSR1", "job": "41", "restart": 1}):
+        display.on_event(TRAINING, event)
+    printed = ANSI.sub("", buffer.getvalue())
+    assert f"requeued {TRAINING.short} target anli xnli seed 1: SIGUSR1 before the time limit" in printed.replace("\n", "")
+    buffer.seek(0)
+    buffer.truncate()
+    console.print(display.progress.make_tasks_table(display.progress.tasks))
+    live = ANSI.sub("", buffer.getvalue())
+    assert "requeued" in live and "120/300" not in live, live
+    display.on_event(TRAINING, {"event": "train", "total_steps": 300, "start_step": 120})
+    buffer.seek(0)
+    buffer.truncate()
+    console.print(display.progress.make_tasks_table(display.progress.tasks))
+    assert "120/300" in ANSI.sub("", buffer.getvalue())  # started again, from the checkpoint

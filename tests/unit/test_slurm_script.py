@@ -45,3 +45,18 @@ def test_a_stage_without_a_running_parent_has_no_dependency(tmp_path):
     options = _options(script)
     assert not any(o.startswith(("--dependency", "--kill-on-invalid-dep", "--gres", "--time", "--partition"))
                    for o in options)
+
+
+def test_a_job_is_warned_before_its_time_limit_and_may_requeue_itself(tmp_path):
+    script = job_script(Slurm(), "target", [tmp_path / "s"], [], ["python", "-m", "xtui.worker", "s"], {})
+    options = _options(script)
+    assert "--signal=B:USR1@120" in options and "--requeue" in options  # B: to the batch shell, which execs the worker
+    assert "export XTUI_SLURM_REQUEUE=3" in script
+
+    never = job_script(Slurm(warning=300, requeue=0), "target", [tmp_path / "s"], [], ["python"], {})
+    assert "--signal=B:USR1@300" in _options(never) and "--requeue" not in _options(never)
+    assert "export XTUI_SLURM_REQUEUE=0" in never
+
+    silent = job_script(Slurm(warning=0), "target", [tmp_path / "s"], [], ["python"], {})
+    assert not any(o.startswith(("--signal", "--requeue")) for o in _options(silent))
+    assert "export XTUI_SLURM_REQUEUE=0" in silent

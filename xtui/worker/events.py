@@ -1,5 +1,10 @@
 """What a worker tells the world: one JSON event per line in the stage's ``events.jsonl``, a
-heartbeat file any reader can check, and a ``Stopped`` exception for the supervisor's signals."""
+heartbeat file any reader can check, and a ``Stopped`` exception for the supervisor's signals.
+
+A scheduler's warning (SIGUSR1, as Slurm's ``--signal=B:USR1@120`` sends it before a time limit) and,
+inside a Slurm job, SIGTERM (preemption, ``scancel``, the time limit itself) do not interrupt a training
+step: they ask the training loop to save a checkpoint at the next step and stop there (``Preempted``);
+outside training they wait for the stage in hand (USR1) or stop at once (SIGTERM)."""
 
 from __future__ import annotations
 
@@ -16,8 +21,53 @@ class Stopped(Exception):
     """The supervisor asked this worker to stop (SIGINT / SIGTERM)."""
 
 
+class Preempted(Stopped):
+    """The scheduler asked this job to end soon: the training state was checkpointed first."""
+
+    @property
+    def requeue(self) -> bool:
+        """Whether this job puts itself back in the queue: a time-limit warning (USR1) in a Slurm job that
+        has restarts left (``XTUI_SLURM_REQUEUE``, the most; Slurm counts them in ``SLURM_RESTART_COUNT``).
+        SIGTERM is not: ``scancel`` sends it, and a cluster that preempts by requeueing does so itself."""
+        return str(self) == "SIGUSR1" and requeues_left() > 0
+
+
+def requeues_left() -> int:
+    if not os.environ.get("SLURM_JOB_ID"):
+        return 0
+    try:
+        return int(os.environ.get("XTUI_SLURM_REQUEUE") or 0) - int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+    except ValueError:
+        return 0
+
+
 def raise_stopped(signum, frame):
     raise Stopped(signal.Signals(signum).name)
+
+
+class Preemption:
+    """Signals that ask for a checkpoint before stopping. ``training`` is set while a training loop runs
+    (it polls ``requested`` after each optimizer step); otherwise SIGTERM stops at once as before."""
+
+    requested: str = ""
+    training: bool = False
+
+    @classmethod
+    def handle(cls, signum, frame):
+        name = signal.Signals(signum).name
+        if cls.requested and signum != signal.SIGUSR1:
+            raise Stopped(name)  # asked twice: stop now
+        if signum == signal.SIGTERM and not cls.training:
+            raise Stopped(name)
+        cls.requested = cls.requested or name
+
+    @classmethod
+    def install(cls) -> None:
+        """USR1 always (nothing else sends it to a worker); SIGTERM only in a Slurm job, where the scheduler
+        sends it before SIGKILL. The local executor's stop keeps its SIGINT / SIGTERM escalation."""
+        signal.signal(signal.SIGUSR1, cls.handle)
+        if os.environ.get("SLURM_JOB_ID"):
+            signal.signal(signal.SIGTERM, cls.handle)
 
 
 class Events:

@@ -1,14 +1,23 @@
 """The worker's entry point: ``python -m xtui.worker STAGE_DIR [STAGE_DIR ...]`` runs the stages
 in order in one process (a group shares its parent's model), with a heartbeat, and stops cleanly
-on SIGINT / SIGTERM (exit 130; the stages it did not reach get a ``stopped`` event)."""
+on SIGINT / SIGTERM (exit 130; the stages it did not reach get a ``stopped`` event).
+
+In a Slurm job, a time-limit warning (SIGUSR1) checkpoints the training stage at its next step and
+puts the job back in the queue (``scontrol requeue``: the same job id, so its dependants keep waiting
+on it); when it starts again, the stage continues from that checkpoint and the stages it had
+finished are not run again. Exit 75 (EX_TEMPFAIL) says "requeued"."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
-from .events import Events, Heartbeat, Stopped, raise_stopped
+from .events import Events, Heartbeat, Preempted, Preemption, Stopped, raise_stopped
+
+REQUEUED = 75
 
 
 def main(argv=None) -> int:
@@ -18,9 +27,11 @@ def main(argv=None) -> int:
         return 2
     signal.signal(signal.SIGTERM, raise_stopped)
     signal.signal(signal.SIGINT, raise_stopped)
+    Preemption.install()
     heartbeat = Heartbeat(stage_dirs)
     heartbeat.start()
     failed = done = 0
+    started = False
     try:
         from .device import quiet_libraries
         from .runners import Worker
@@ -29,13 +40,29 @@ def main(argv=None) -> int:
         worker = Worker()
         heartbeat.main = worker.device.main
         for stage_dir in stage_dirs:
+            if (stage_dir / "result.json").is_file():
+                done += 1  # finished before this job was requeued
+                continue
+            if Preemption.requested:
+                raise Preempted(Preemption.requested)  # warned between stages: do not start another
+            started = True
             if not worker.run_stage(stage_dir):
                 failed += 1
             done += 1
+            started = False
     except Stopped as stop:
-        for stage_dir in stage_dirs[done + 1:]:
-            Events(stage_dir / "events.jsonl", heartbeat.main).emit("stopped", signal=str(stop), started=False)
-        return 130
+        requeue = isinstance(stop, Preempted) and stop.requeue
+        if not requeue:
+            for stage_dir in stage_dirs[done + started:]:
+                Events(stage_dir / "events.jsonl", heartbeat.main).emit("stopped", signal=str(stop), started=False)
+        heartbeat.stop()
+        if requeue and heartbeat.main:
+            job = os.environ["SLURM_JOB_ID"]
+            print(f"xtui worker: {stop} before the time limit: checkpoint saved, requeueing Slurm job {job}",
+                  file=sys.stderr, flush=True)
+            # Slurm ends this process as it requeues the job: everything is written by now.
+            subprocess.run(["scontrol", "requeue", job], timeout=60)
+        return REQUEUED if requeue else 130
     finally:
         heartbeat.stop()
     return 1 if failed else 0

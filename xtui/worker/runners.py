@@ -17,7 +17,7 @@ from typing import Optional
 
 from ..files import atomic_write_json, atomic_write_text
 from ..stage import StageConfig, StageType, read_stage
-from .events import Events, Stopped
+from .events import Events, Preempted, Stopped
 from .faults import classify
 
 
@@ -202,6 +202,13 @@ def run_stage(worker, folder: Path) -> bool:
         RUNNERS[stage.type](worker, run)
         _finish(worker, run, started, clock)
         return True
+    except Preempted as stop:
+        if stop.requeue:  # the job comes back and continues from the checkpoint
+            events.emit("preempted", signal=str(stop), job=os.environ.get("SLURM_JOB_ID"),
+                        restart=int(os.environ.get("SLURM_RESTART_COUNT") or 0) + 1)
+        else:
+            events.emit("stopped", signal=str(stop), checkpoint=True)
+        raise
     except Stopped as stop:
         events.emit("stopped", signal=str(stop))
         raise

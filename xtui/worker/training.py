@@ -15,6 +15,7 @@ from typing import Optional
 from ..selection import LAST, TARGET_DEV, eval_points, phase_select
 from ..stage import StageType
 from .checkpoints import Checkpoints
+from .events import Preempted, Preemption
 from .faults import classify, fault_oom
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
@@ -166,9 +167,13 @@ class TrainingRun:
         self.window_tokens = torch.zeros((), dtype=torch.long, device=device)
         self.last_loss = float("nan")
         self.model.train()
-        while self.step < self.total and not self.stopped:
-            self._epoch()
-            self.epoch += 1
+        Preemption.training = True
+        try:
+            while self.step < self.total and not self.stopped:
+                self._epoch()
+                self.epoch += 1
+        finally:
+            Preemption.training = False
         return self._summary()
 
     def _epoch(self) -> None:
@@ -187,11 +192,26 @@ class TrainingRun:
                 self._select()
             if self.step >= self.total or self.stopped:
                 return
-            if self.checkpoints and self.checkpoints.due(self.step):
+            preempted = self._preempted()
+            if self.checkpoints and (preempted or self.checkpoints.due(self.step)):
                 at_end = micro >= len(self.loader)
                 self.checkpoints.save({"step": self.step, "epoch": self.epoch + 1 if at_end else self.epoch,
                                        "batch": 0 if at_end else micro, "seen": self.seen, "best": self.best})
                 self.events.emit("checkpoint", step=self.step)
+            if preempted:
+                raise Preempted(preempted)
+
+    def _preempted(self) -> str:
+        """The signal that asked for a checkpoint and a stop (``Preemption``), '' when none did. With several
+        processes only one may have got it, and saving is collective: they agree on it after each step."""
+        asked = Preemption.requested
+        if self.accelerator.num_processes > 1:
+            flag = self.torch.tensor([1 if asked else 0], device=self.accelerator.device)
+            if int(self.accelerator.reduce(flag, reduction="sum").item()):
+                asked = asked or "SIGUSR1"
+            else:
+                asked = ""
+        return asked
 
     def _forward_backward(self, batch) -> None:
         with self.device.autocast():

@@ -4,6 +4,7 @@ on SIGINT / SIGTERM (exit 130; the stages it did not reach get a ``stopped`` eve
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,10 @@ def main(argv=None) -> int:
         quiet_libraries()
         worker = Worker()
         heartbeat.main = worker.device.main
+        accelerator = worker.device.accelerator
+        if accelerator.num_processes > 1:  # in worker.log: which processes ran the stages
+            print(f"xtui worker: process {accelerator.process_index} of {accelerator.num_processes}, pid {os.getpid()}, "
+                  f"{accelerator.device}", file=sys.stderr, flush=True)
         for stage_dir in stage_dirs:
             if not worker.run_stage(stage_dir):
                 failed += 1

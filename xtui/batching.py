@@ -74,6 +74,41 @@ class LengthGroupedBatchSampler:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
 
+class ShardedBatches:
+    """Another batch sampler's batches, each split across ``processes`` data-parallel processes, so that
+    every optimizer step sees the same global batch as a one-process run (Accelerate's own sharding either
+    multiplies the batch by the processes or, with ``split_batches``, drops and pads the short batches that
+    length grouping and mixtures make).
+
+    Process ``index`` gets its consecutive part of each batch (the first ``len % processes`` parts one
+    example longer) as ``(feature index, weight, batch size)`` items; the weight, ``part size x processes /
+    batch size``, makes the average of the processes' weighted mean losses the batch's mean loss. A part
+    with no example (a batch smaller than the processes) is the batch's first example with weight 0, so
+    that every process still takes part in the step."""
+
+    def __init__(self, batches, processes: int, index: int):
+        self.inner = batches
+        self.processes = processes
+        self.index = index
+        self.batch_size = getattr(batches, "batch_size", None)
+        self.drop_last = False
+
+    def part(self, batch: list) -> list:
+        count, extra = divmod(len(batch), self.processes)
+        start = self.index * count + min(self.index, extra)
+        mine = batch[start:start + count + (1 if self.index < extra else 0)]
+        if not mine:
+            return [(batch[0], 0.0, len(batch))]
+        weight = len(mine) * self.processes / len(batch)
+        return [(i, weight, len(batch)) for i in mine]
+
+    def __iter__(self):
+        return (self.part(list(batch)) for batch in self.inner)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
 def mixture_weights(sizes: Sequence[int], policy: str, temperature: float = 2.0) -> list:
     """Probability of drawing each task's next batch in a multi-task mixture.
 

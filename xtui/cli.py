@@ -96,6 +96,13 @@ def run(
     plan = build_plan(spec, registry, str(spec_path))
     store = RunStore()
     store.check_usable()  # what the run would refuse, the dry run refuses too
+    from .slurm import check_gpus
+
+    check_gpus(spec, str(spec_path))  # [run.slurm] as written must agree with the sections, whichever executor runs
+    if spec.run.executor == "local":
+        from .executor import check_local_gpus
+
+        check_local_gpus(plan, str(spec_path))
     if not dry_run:
         if spec.run.executor == "slurm":
             from .slurm import check_available
@@ -314,7 +321,18 @@ def _print_plan_footer(plan, done: dict) -> None:
     if naive > len(stages):
         console.print(f"sharing saves {naive - len(stages):,} of the {naive:,} stages that running every result as its own "
                       f"chain would take ({len(stages) / naive:.0%} of them remain)", highlight=False)
+    _print_capacity(plan)
     _print_notes(plan)
+
+
+def _print_capacity(plan) -> None:
+    """How many stages run at once (the local executor); the Slurm queue limit otherwise."""
+    if plan.spec.run.executor == "slurm":
+        console.print(f"Slurm: up to {plan.spec.run.slurm.max_jobs} jobs in the queue at once", highlight=False)
+        return
+    from .executor import capacity
+
+    console.print(capacity(plan), highlight=False, soft_wrap=True)
 
 
 def _print_notes(plan) -> None:
@@ -334,6 +352,7 @@ def _execute(spec, text: str, spec_path: Path, plan, store, registry, overrides:
     console.print(f"experiment [bold]{experiment.id}[/bold]: {len(plan.stages)} stages, "
                   f"{record['reused']} reused, {len(plan.stages) - record['reused']} to run "
                   f"(runs in {store.home})", highlight=False)
+    _print_capacity(plan)
     display = make_display(console, plan)
     with display:
         executor = experiment.run(display.on_event, display.on_status)

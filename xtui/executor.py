@@ -41,17 +41,37 @@ def visible_gpus() -> list:
     return [str(i) for i, line in enumerate(output.splitlines()) if line.startswith("GPU ")]
 
 
-def launch_config(gpu: Optional[str], port: int) -> str:
-    """An explicit Accelerate config: a user's default config file never applies."""
+def cpu_processes() -> int:
+    """``XTUI_CPU_PROCESSES=N``: on a machine without GPUs, run every stage as N CPU processes (gloo), to
+    exercise several-process stages without GPUs; 1 when unset or not a positive number."""
+    value = os.environ.get("XTUI_CPU_PROCESSES", "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else 1
+
+
+def stage_gpus(stage) -> int:
+    """The GPUs (processes) a stage asks for: ``gpus`` of its spec section, recorded in its ``run`` (not hashed)."""
+    return int((stage.run or {}).get("gpus") or 1)
+
+
+def launch_config(gpu: Optional[str], port: int, processes: int = 1) -> str:
+    """An explicit Accelerate config: a user's default config file never applies.
+
+    ``gpu``: the GPU ids the worker may use, comma-separated ("0", "2,3", "all"), or None for the CPU.
+    Several processes on the CPU are ``MULTI_CPU`` with ``use_cpu: false``: with ``use_cpu: true`` (or
+    ``--cpu``) ``accelerate launch`` silently starts a single process."""
+    if processes > 1:
+        distributed = "MULTI_GPU" if gpu is not None else "MULTI_CPU"
+    else:
+        distributed = "'NO'"
     lines = [
         "compute_environment: LOCAL_MACHINE",
-        "distributed_type: 'NO'",
+        f"distributed_type: {distributed}",
         "num_machines: 1",
-        "num_processes: 1",
+        f"num_processes: {processes}",
         "machine_rank: 0",
         f"main_process_port: {port}",
         "mixed_precision: 'no'",
-        f"use_cpu: {'false' if gpu is not None else 'true'}",
+        f"use_cpu: {'false' if gpu is not None or processes > 1 else 'true'}",
         f"gpu_ids: '{gpu if gpu is not None else 'all'}'",
         "rdzv_backend: static",
         "same_network: true",
@@ -64,22 +84,78 @@ def launch_config(gpu: Optional[str], port: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def worker_command(folders: list, gpu: Optional[str], config_path: Path) -> tuple:
-    """(command, environment) of a worker for one process.
+def worker_command(folders: list, gpu: Optional[str], config_path: Path, processes: int = 1) -> tuple:
+    """(command, environment) of a worker of ``processes`` processes.
 
     ``accelerate launch`` with one process only sets a few environment variables before it starts
     the script, at the price of a second Python start that imports torch (seconds of CPU per stage
     group; see benchmarks/launch_overhead.py). So one-process workers start directly with those
     variables; ``XTUI_LAUNCHER=accelerate`` goes through ``accelerate launch`` and the written
-    config instead (what several-process stages need)."""
+    config instead. Several processes always go through it: ``--multi_gpu --num_processes N``
+    (torchrun), on GPUs or, with gloo, on the CPU (the worker then makes ``Accelerator(cpu=True)``)."""
     worker = ["-m", "xtui.worker", *map(str, folders)]
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
+    common = ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if processes > 1:
+        return launch + ["--multi_gpu", "--num_processes", str(processes), *common] + worker, {}
     if os.environ.get("XTUI_LAUNCHER", "direct") == "accelerate":
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path),
-                   "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        command = launch + ["--num_processes", "1", *common]
         return command + (["--cpu"] if gpu is None else []) + worker, {}
     # what accelerate's simple launcher sets for one process (accelerate.utils.launch.prepare_simple_launcher_cmd_env)
     env = {"ACCELERATE_USE_CPU": str(gpu is None), "ACCELERATE_MIXED_PRECISION": "no", "ACCELERATE_DYNAMO_BACKEND": "NO"}
     return [sys.executable, *worker], env
+
+
+def gpu_range(gpus: list) -> str:
+    """``0-7`` for consecutive ids, else ``0,2,5``."""
+    if all(g.isdigit() for g in gpus) and len(gpus) > 2 and [int(g) for g in gpus] == list(
+            range(int(gpus[0]), int(gpus[0]) + len(gpus))):
+        return f"{gpus[0]}-{gpus[-1]}"
+    return ",".join(gpus)
+
+
+SECTIONS = {"intermediate": "intermediate", "target": "target", "fewshot": "fewshot", "evaluate": "target"}
+"""The spec section whose ``gpus`` a stage type takes (evaluations run as wide as their target)."""
+
+
+def widest(plan) -> dict:
+    """Spec section -> the most GPUs one of the plan's stages of it asks for (sections that ask for more than 1)."""
+    found: dict = {}
+    for stage in plan.order():
+        section = SECTIONS[stage.type.value]
+        if stage_gpus(stage) > 1:
+            found[section] = max(found.get(section, 1), stage_gpus(stage))
+    return found
+
+
+def check_local_gpus(plan, source: str, gpus: Optional[list] = None) -> None:
+    """Refuse a local run whose stages ask for more GPUs than this machine has (before anything runs);
+    on a machine without GPUs, ``XTUI_CPU_PROCESSES`` runs them as CPU processes instead."""
+    from .errors import SpecError
+
+    gpus = visible_gpus() if gpus is None else gpus
+    for section, wanted in widest(plan).items():
+        if not gpus and cpu_processes() == 1:
+            raise SpecError(f"{source}: field '{section}.gpus' asks for {wanted} GPUs per stage but this machine has "
+                            f"none (CUDA_VISIBLE_DEVICES / nvidia-smi); set it to 1, or XTUI_CPU_PROCESSES={wanted} "
+                            f"to run each stage as {wanted} CPU processes")
+        if gpus and wanted > len(gpus):
+            raise SpecError(f"{source}: field '{section}.gpus' asks for {wanted} GPUs per stage but this machine has "
+                            f"{len(gpus)} (GPUs {gpu_range(gpus)}); valid: 1 to {len(gpus)}")
+
+
+def capacity(plan, gpus: Optional[list] = None) -> str:
+    """What the plan says of how its stages share this machine (the local executor)."""
+    gpus = visible_gpus() if gpus is None else gpus
+    if not gpus:
+        processes = cpu_processes()
+        told = "runs 1 stage at a time on the CPU"
+        return told + (f", each as {processes} processes (XTUI_CPU_PROCESSES)" if processes > 1 else "")
+    told = f"runs up to {len(gpus)} stage{'s' if len(gpus) > 1 else ''} at once on GPU{'s' if len(gpus) > 1 else ''} " \
+           f"{gpu_range(gpus)}"
+    wide = [f"{section} stages take {n} GPUs each ({len(gpus) // n} at once)" for section, n in widest(plan).items()
+            if n <= len(gpus)]
+    return told + (f"; {', '.join(wide)}" if wide else "")
 
 
 def _free_port() -> int:
@@ -93,7 +169,10 @@ class Running:
     stages: list
     process: object
     """A ``subprocess.Popen``, or an ``Adopted`` worker that another supervisor started."""
-    gpu: Optional[str]
+    slots: Optional[list]
+    """The GPU ids it holds (``[None]``: the CPU); None for an adopted worker (held as the CPU slot)."""
+    port: Optional[int] = None
+    """Its rendezvous port: no two running workers of this executor share one."""
     tails: dict = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     locks: list = field(default_factory=list)
@@ -143,6 +222,8 @@ class LocalExecutor:
         """Stages another live supervisor holds: waited on, never counted as blocked."""
         self.slots: Optional[list] = None
         """The GPUs (or [None]: the CPU) workers run on, found when the run starts."""
+        self.passed_over: dict = {}
+        """Stage hash of a ready group waiting for more free GPUs -> how many groups started before it since."""
 
     # -- preparing stage directories ---------------------------------------------------------
     def prepare(self) -> None:
@@ -204,17 +285,59 @@ class LocalExecutor:
                 self.on_status(stage, "blocked", f"parent {stage.parent[:12]} {parent_status}")
         return ready
 
-    def _next_group(self) -> list:
+    def _groups(self) -> list:
+        """The groups that could start now, in plan order: a training stage alone, the grouped stages
+        of one parent that ask for the same number of GPUs together."""
+        groups, seen = [], set()
         ready = self._ready()
-        if not ready:
-            return []
-        first = ready[0]
-        if not first.type.grouped:
-            return [first]
-        group = [s for s in ready if s.type.grouped and s.parent == first.parent]
-        # Zero-shot evaluations first: they are cheap and fill the K=0 table early.
-        group.sort(key=lambda s: (s.type is not StageType.EVALUATE, s.grid.language or "", s.grid.shots or 0))
-        return group[:MAX_GROUP]
+        for first in ready:
+            if first.hash in seen:
+                continue
+            if not first.type.grouped:
+                group = [first]
+            else:
+                group = [s for s in ready if s.type.grouped and s.parent == first.parent
+                         and stage_gpus(s) == stage_gpus(first)]
+                # Zero-shot evaluations first: they are cheap and fill the K=0 table early.
+                group.sort(key=lambda s: (s.type is not StageType.EVALUATE, s.grid.language or "", s.grid.shots or 0))
+                group = group[:MAX_GROUP]
+            seen.update(s.hash for s in group)
+            groups.append(group)
+        return groups
+
+    def _need(self, group: list) -> int:
+        """Slots a group takes: its GPUs (one CPU slot on a machine without GPUs)."""
+        return 1 if self.slots == [None] else stage_gpus(group[0])
+
+    def _next_group(self, free: int = 1) -> list:
+        """The first group (in plan order) that fits in ``free`` slots. A group waiting for more GPUs than are
+        free lets later, narrower groups start, but only ``len(slots)`` times: then nothing else starts until
+        it fits (so a 4-GPU stage is not starved by a stream of 1-GPU ones)."""
+        for group in self._groups():
+            need = self._need(group)
+            if need > len(self.slots or [None]):
+                for stage in group:  # check_local_gpus refuses such plans; a stage.json edited since is failed here
+                    self.status[stage.hash] = "failed"
+                    self.failures[stage.hash] = f"asks for {need} GPUs; this machine has {len(self.slots)}"
+                    self.on_status(stage, "failed", self.failures[stage.hash])
+                continue
+            if need <= free:
+                self.passed_over.pop(group[0].hash, None)
+                return group
+            waited = self.passed_over.get(group[0].hash, 0)
+            if waited >= len(self.slots or [None]):
+                return []
+            self.passed_over[group[0].hash] = waited + 1
+            return self._fitting(free, group[0].hash)
+        return []
+
+    def _fitting(self, free: int, waiting: str) -> list:
+        """A later group that fits while ``waiting`` waits (it was counted as passed over once already)."""
+        for group in self._groups():
+            if group[0].hash != waiting and self._need(group) <= free:
+                return group
+        self.passed_over[waiting] -= 1  # nothing started before it after all
+        return []
 
     def _lock(self, group: list) -> tuple:
         """Take each stage's lock; a stage another live supervisor holds is left to it."""
@@ -234,7 +357,9 @@ class LocalExecutor:
             locks.append(lock)
         return taken, locks
 
-    def _launch(self, group: list, gpu: Optional[str]) -> Optional[Running]:
+    def _launch(self, group: list, slots) -> Optional[Running]:
+        """Start a group's worker on ``slots`` (GPU ids, or [None] for the CPU; one id as a string works too)."""
+        slots = [slots] if not isinstance(slots, list) else slots
         group, locks = self._lock(group)
         if not group:
             return None
@@ -243,8 +368,9 @@ class LocalExecutor:
             resuming = (folder / "resume" / "progress.json").is_file()
             for name in ("result.json", "error.txt", "heartbeat") + (() if resuming else ("events.jsonl",)):
                 (folder / name).unlink(missing_ok=True)
-        process, record, told = self._start(group, folders, gpu)
-        running = Running(group, process, gpu, locks=locks)
+        port = self._port()
+        process, record, told = self._start(group, folders, slots, port)
+        running = Running(group, process, slots, port=port, locks=locks)
         for stage, folder in zip(group, folders):
             atomic_write_json(folder / "running.json", {**record, "host": socket.gethostname(), "started": time.time(),
                                                         "group": [s.hash for s in group],
@@ -263,12 +389,28 @@ class LocalExecutor:
             env["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
         return env
 
-    def _start(self, group: list, folders: list, gpu: Optional[str]) -> tuple:
+    def _port(self) -> int:
+        """A free port that no running worker of this executor holds: the OS may give a port twice while the
+        first worker to get it has not bound it yet."""
+        taken = {r.port for r in self.running}
+        for _ in range(100):
+            port = _free_port()
+            if port not in taken:
+                return port
+        raise RuntimeError("no free rendezvous port")  # pragma: no cover - the OS has tens of thousands
+
+    def processes(self, group: list, slots: list) -> int:
+        """How many processes a group's worker runs: one per GPU it holds; on the CPU, XTUI_CPU_PROCESSES."""
+        return cpu_processes() if slots == [None] else len(slots)
+
+    def _start(self, group: list, folders: list, slots: list, port: int) -> tuple:
         """Start the worker of a group: (process, what running.json records of it, what the queued status says)."""
         first = folders[0]
         config_path = first / "launch.yaml"
-        atomic_write_text(config_path, launch_config(gpu, _free_port()))
-        command, launcher_env = worker_command(folders, gpu, config_path)
+        gpu = None if slots == [None] else ",".join(slots)
+        processes = self.processes(group, slots)
+        atomic_write_text(config_path, launch_config(gpu, port, processes))
+        command, launcher_env = worker_command(folders, gpu, config_path, processes)
         env = dict(os.environ, **self.worker_env(gpu, launcher_env))
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
@@ -278,7 +420,8 @@ class LocalExecutor:
                                        env=env, start_new_session=True)
         finally:
             log.close()
-        return process, {"pid": process.pid, "pgid": process.pid}, ""
+        told = f"{processes} processes on " + (f"GPUs {gpu}" if gpu is not None else "the CPU") if processes > 1 else ""
+        return process, {"pid": process.pid, "pgid": process.pid, "processes": processes, "gpus": gpu}, told
 
     def _drain(self, running: Running) -> None:
         for stage in running.stages:
@@ -338,15 +481,7 @@ class LocalExecutor:
             signal.signal(sig, request_stop)
         try:
             while True:
-                free = self._free_slots()
-                while free and not self.stop_requested:
-                    group = self._next_group()
-                    if not group:
-                        break
-                    launched = self._launch(group, free[0])  # a group held elsewhere leaves the slot free
-                    if launched is not None:
-                        free.pop(0)
-                        self.running.append(launched)
+                self._fill()
                 if not self.running and not (self.elsewhere and not self.stop_requested):
                     break
                 time.sleep(self.poll)
@@ -366,11 +501,25 @@ class LocalExecutor:
                 self.status[stage.hash] = "stopped" if self.stop_requested else "blocked"
         return all(s in ("done", "reused") for s in self.status.values())
 
+    def _fill(self) -> None:
+        """Start groups on the free slots: independent stages side by side, one GPU each or as many as they ask."""
+        free = self._free_slots()
+        while free and not self.stop_requested:
+            group = self._next_group(len(free))
+            if not group:
+                break
+            need = self._need(group)
+            launched = self._launch(group, free[:need])  # a group held elsewhere leaves the slots free
+            if launched is not None:
+                del free[:need]
+                self.running.append(launched)
+
     def _free_slots(self) -> list:
         """The GPUs no worker of this run holds (one slot, None, on a machine without GPUs)."""
         if self.slots is None:
             self.slots = visible_gpus() or [None]
-        return [g for g in self.slots if g not in {r.gpu for r in self.running}]
+        held = {slot for r in self.running for slot in (r.slots or [None])}
+        return [g for g in self.slots if g not in held]
 
     def _check_elsewhere(self) -> None:
         """Stages another supervisor runs: done when their result is, back to this supervisor when

@@ -448,6 +448,10 @@ class _Builder:
     def _add(self, type_: StageType, parent: Optional[str], config: dict, grid: dict) -> StageConfig:
         """A stage of the plan (an identical one already there is shared). ``config`` holds the hashed
         content plus ``run`` and ``data_dir``, which only say how it runs."""
+        if "run" in config:
+            # how many GPUs it runs on: `run`, so not part of its hash (evaluations take their target's)
+            section = getattr(self.plan.spec, "target" if type_ is StageType.EVALUATE else type_.value)
+            config = {**config, "run": {**config["run"], "gpus": section.gpus}}
         stage = StageConfig.build({"type": type_, "parent": parent, **config}, grid)
         self.plan.requested += 1
         return self.plan.stages.setdefault(stage.hash, stage)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import XtuiError
-from .executor import LocalExecutor, Running, _free_port, launch_config, worker_command
+from .executor import LocalExecutor, Running, launch_config, stage_gpus, worker_command
 from .files import atomic_write_json, atomic_write_text, read_json
 
 ACTIVE = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
@@ -113,10 +113,37 @@ def cancel(jobs: list, timeout: float = 90.0) -> list:
         time.sleep(0.5)
 
 
-def job_script(settings, stage_type: str, folders: list, dependencies: list, command: list, env: dict) -> str:
+def job_gpus(settings, stage_type: str, processes: int = 1) -> int:
+    """The GPUs a job asks for: one per process of a stage that asks for several (``gpus = N`` in its spec
+    section), else ``gpus`` of [run.slurm] / [run.slurm.<type>] (0 or unset: a CPU job)."""
+    return processes if processes > 1 else int(settings.resources(stage_type)["gpus"] or 0)
+
+
+def check_gpus(spec, source: str) -> None:
+    """``gpus`` of a stage section and of [run.slurm(.<type>)] must agree: the section says how many processes
+    (GPUs) a stage runs on, the Slurm section what a job asks for."""
+    from .errors import SpecError
+    from .executor import SECTIONS
+
+    settings = spec.run.slurm
+    for stage_type, section in SECTIONS.items():
+        wanted = getattr(spec, section).gpus
+        asked = settings.resources(stage_type)["gpus"]
+        where = f"run.slurm.{stage_type}.gpus" if getattr(settings, stage_type).gpus is not None else "run.slurm.gpus"
+        if wanted > 1 and asked is not None and asked != wanted:
+            raise SpecError(f"{source}: field {where!r} ({asked}) disagrees with '{section}.gpus' ({wanted}): a "
+                            f"{stage_type} stage runs as {wanted} processes, one per GPU; leave {where} out or make "
+                            f"it {wanted}")
+        if wanted == 1 and asked is not None and asked > 1:
+            raise SpecError(f"{source}: field {where!r} asks for {asked} GPUs per job, but a {stage_type} stage runs "
+                            f"on 1 ('{section}.gpus'); set gpus = {asked} in [{section}] to run it on {asked} GPUs")
+
+
+def job_script(settings, stage_type: str, folders: list, dependencies: list, command: list, env: dict,
+               processes: int = 1) -> str:
     """The batch script of one job: sbatch options, the spec's setup lines, then the worker."""
     first = Path(folders[0])
-    resources = settings.resources(stage_type)
+    resources = dict(settings.resources(stage_type), gpus=job_gpus(settings, stage_type, processes))
     options = [f"--job-name=xtui-{stage_type}-{first.name[:12]}", f"--output={first / 'worker.log'}",
                "--open-mode=append", f"--chdir={os.getcwd()}", "--nodes=1", "--ntasks=1"]
     for name, flag in (("partition", "partition"), ("account", "account"), ("qos", "qos")):
@@ -142,7 +169,13 @@ def job_script(settings, stage_type: str, folders: list, dependencies: list, com
         lines += [settings.setup.rstrip(), ""]
     env = {**env, "XTUI_SLURM_REQUEUE": settings.requeue if settings.warning else 0}
     lines += [f"export {key}={shlex.quote(str(value))}" for key, value in env.items()]
-    lines.append("exec " + shlex.join(map(str, command)))
+    if processes == 1:
+        lines.append("exec " + shlex.join(map(str, command)))  # the worker gets Slurm's signals itself
+    else:
+        # accelerate launch does not pass SIGUSR1 on (it would end it): the warning goes to its workers
+        lines += [shlex.join(map(str, command)) + " &", "launcher=$!",
+                  "trap 'pkill -USR1 -P $launcher' USR1", "trap 'kill -TERM $launcher' TERM",
+                  "while wait $launcher; code=$?; kill -0 $launcher 2>/dev/null; do :; done", "exit $code"]
     return "\n".join(lines) + "\n"
 
 
@@ -222,19 +255,27 @@ class SlurmExecutor(LocalExecutor):
     def _free_slots(self) -> list:
         return [None] * max(0, self.settings.max_jobs - len(self.running))
 
-    def _start(self, group: list, folders: list, gpu: Optional[str]) -> tuple:
+    def _need(self, group: list) -> int:
+        return 1  # a place in the queue: the job asks for its GPUs itself
+
+    def processes(self, group: list, slots: list) -> int:
+        return stage_gpus(group[0])
+
+    def _start(self, group: list, folders: list, slots: list, port: int) -> tuple:
         stage_type = group[0].type.value
-        use_gpu = bool(self.settings.resources(stage_type)["gpus"])
-        gpu = "0" if use_gpu else None  # the GPU Slurm gives the job (it sets CUDA_VISIBLE_DEVICES)
-        atomic_write_text(folders[0] / "launch.yaml", launch_config(gpu, _free_port()))
-        command, launcher_env = worker_command(folders, gpu, folders[0] / "launch.yaml")
+        processes = self.processes(group, slots)
+        gpus = job_gpus(self.settings, stage_type, processes)
+        # The GPUs Slurm gives the job (it sets CUDA_VISIBLE_DEVICES): "0" for one, all of them for several.
+        gpu = None if not gpus else ("0" if processes == 1 else "all")
+        atomic_write_text(folders[0] / "launch.yaml", launch_config(gpu, port, processes))
+        command, launcher_env = worker_command(folders, gpu, folders[0] / "launch.yaml", processes)
         if self.settings.python:
             command = [self.settings.python, *command[1:]]
         parent = group[0].parent
         dependencies = [self.jobs[parent]] if parent and self.status.get(parent) in ("queued", "running") else []
         script = folders[0] / "job.sh"
         atomic_write_text(script, job_script(self.settings, stage_type, folders, dependencies, command,
-                                             self.worker_env(gpu, launcher_env)))
+                                             self.worker_env(gpu, launcher_env), processes))
         job = submit(script)
         for stage, folder in zip(group, folders):
             self.jobs[stage.hash] = job

@@ -25,6 +25,7 @@ INT64_MAX = 2**63 - 1
 SEED_MAX = 2**32 - 1
 """NumPy's seed range (``accelerate.utils.set_seed`` seeds random, NumPy and torch with one value)."""
 EPOCHS_MAX = 1_000_000
+GPUS_MAX = 1024
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
@@ -89,12 +90,18 @@ class Training(_Selection):
     their target stage, so its pooling. Kinds that do not pool (tagging, QA) have no such choice. A retrieval
     target (no head: its encoder is read directly, default ``mean``) takes the pooling set for it, in its
     ``[target.per_task.<task>]`` section or in [target] when it is the only target."""
+    gpus: int = Field(1, ge=1, le=GPUS_MAX)
+    """GPUs (one process each, Accelerate data parallel) a stage of this section runs on; how it runs, not
+    what it computes: not part of stage hashes, and the results equal a one-GPU run's up to floating point
+    and dropout noise. The local executor waits for that many free GPUs; on Slurm a job asks for them.
+    Evaluations run as wide as [target]."""
 
     def training_config(self) -> dict:
         """What determines the training of a stage (part of its hash). ``pooling`` is not here: it is the
         head's, recorded on every stage of the task (see :func:`xtui.plan`); ``freeze_embeddings`` only
         when set, so stages that do not use it keep the hashes they always had."""
-        data = self.model_dump(include=set(Training.model_fields) - {"pooling", "freeze_embeddings", *SELECTION_FIELDS})
+        data = self.model_dump(include=set(Training.model_fields) - {"pooling", "freeze_embeddings", "gpus",
+                                                                      *SELECTION_FIELDS})
         if data["max_steps"] is None and data["epochs"] is None:
             data["epochs"] = 1.0
         if self.freeze_embeddings:
@@ -363,6 +370,8 @@ class Fewshot(_Selection):
             raise ValueError("give a folder in the fsxlt/buckets layout, or leave the field out")
         return folder
     freeze_embeddings: bool = False
+    gpus: int = Field(1, ge=1, le=GPUS_MAX)
+    """GPUs a few-shot stage runs on (see Training.gpus); its group of shot sets shares them."""
 
     @field_validator("shots")
     @classmethod
@@ -407,8 +416,9 @@ class SlurmResources(_Strict):
 
     time: Optional[str] = None
     """The job's time limit, as sbatch --time takes it (``90``, ``4:00:00``, ``1-12``)."""
-    gpus: Optional[int] = Field(None, ge=0, le=1)
-    """GPUs per job (``--gres=gpu:N``); a stage runs in one process, so 0 or 1."""
+    gpus: Optional[int] = Field(None, ge=0, le=GPUS_MAX)
+    """GPUs per job (``--gres=gpu:N``): 0 for a CPU job; more than 1 only as the stage section's ``gpus``
+    says (a stage runs one process per GPU; xtui.slurm.check_gpus)."""
     cpus: Optional[int] = Field(None, ge=1, le=1024)
     mem: Optional[str] = None
     """Memory per node, as sbatch --mem takes it (``16G``, ``64000M``)."""

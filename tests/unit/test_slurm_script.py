@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 
 from xtui.slurm import job_script
@@ -60,3 +61,22 @@ def test_a_job_is_warned_before_its_time_limit_and_may_requeue_itself(tmp_path):
     silent = job_script(Slurm(warning=0), "target", [tmp_path / "s"], [], ["python"], {})
     assert not any(o.startswith(("--signal", "--requeue")) for o in _options(silent))
     assert "export XTUI_SLURM_REQUEUE=0" in silent
+
+
+def test_a_several_process_job_passes_the_warning_to_its_workers_and_ends_with_the_launchers_code(tmp_path):
+    """The batch shell of a several-process job forwards USR1 to the launcher's children (the workers):
+    tried here with a stand-in launcher whose child reports the signal it got."""
+    child = ("import signal, sys, time\n"
+             "signal.signal(signal.SIGUSR1, lambda *a: (print('worker got USR1', flush=True), sys.exit(75)))\n"
+             "print('ready', flush=True)\n"
+             "time.sleep(30)\n")
+    launcher = ["python3", "-c", f"import subprocess, sys; sys.exit(subprocess.call(['python3', '-c', {child!r}]))"]
+    script = job_script(Slurm(), "target", [tmp_path / "s"], [], launcher, {}, processes=2)
+    assert "exec " not in script.split("\n\n")[-1]
+    path = tmp_path / "job.sh"
+    path.write_text(script)
+    job = subprocess.Popen(["bash", str(path)], stdout=subprocess.PIPE, text=True)
+    assert job.stdout.readline().strip() == "ready"
+    job.send_signal(signal.SIGUSR1)  # what --signal=B:USR1@N sends the batch shell
+    out, _ = job.communicate(timeout=20)
+    assert "worker got USR1" in out and job.returncode == 75

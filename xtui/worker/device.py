@@ -28,9 +28,21 @@ class Device:
         import torch
         from accelerate import Accelerator
 
+        from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs
+
         self.torch = torch
-        self.accelerator = Accelerator()
-        self.speed = speed_settings(torch, self.accelerator.device)
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        # Several processes without CUDA are gloo CPU processes (XTUI_CPU_PROCESSES): without cpu=True each one
+        # would make a one-process Accelerator of its own and train alone. split_batches: the scheduler steps
+        # once per optimizer step, as in a one-process run (each step's batch is the same global batch, split
+        # across the processes by the training loop; xtui.batching.ShardedBatches). Unused parameters: a
+        # mixture's batch trains one task's head, and encoders have parts (a pooler) no head reads.
+        self.accelerator = Accelerator(cpu=world > 1 and not torch.cuda.is_available(),
+                                       dataloader_config=DataLoaderConfiguration(split_batches=True),
+                                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+        if self.accelerator.num_processes != world:
+            raise RuntimeError(f"launched as {world} processes but Accelerate sees {self.accelerator.num_processes}")
+        self.speed = speed_settings(torch, self.accelerator.device, self.accelerator.num_processes)
         self._peak: Optional[dict] = None
 
     @property
@@ -74,8 +86,9 @@ class Device:
             self.torch.cuda.empty_cache()
 
 
-def speed_settings(torch, device) -> dict:
-    """Precision, TF32, threads (never more than the CPUs this process may use), length grouping, compile."""
+def speed_settings(torch, device, processes: int = 1) -> dict:
+    """Precision, TF32, threads (never more than the CPUs this process may use, shared by the processes of a
+    several-process CPU stage), length grouping, compile."""
     from ..perf import usable_cpus
 
     cuda = getattr(device, "type", str(device)) == "cuda"
@@ -87,7 +100,7 @@ def speed_settings(torch, device) -> dict:
         precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
     elif precision not in ("bf16", "fp32"):
         precision = "fp32"
-    cpus = usable_cpus()
+    cpus = max(1, usable_cpus() // processes) if not cuda else usable_cpus()
     if not cuda and torch.get_num_threads() > cpus:
         torch.set_num_threads(cpus)
     return {"precision": precision, "tf32": cuda, "threads": torch.get_num_threads(),

@@ -39,6 +39,10 @@ def main(argv=None) -> int:
         quiet_libraries()
         worker = Worker()
         heartbeat.main = worker.device.main
+        accelerator = worker.device.accelerator
+        if accelerator.num_processes > 1:  # in worker.log: which processes ran the stages
+            print(f"xtui worker: process {accelerator.process_index} of {accelerator.num_processes}, pid {os.getpid()}, "
+                  f"{accelerator.device}", file=sys.stderr, flush=True)
         for stage_dir in stage_dirs:
             if (stage_dir / "result.json").is_file():
                 done += 1  # finished before this job was requeued

@@ -42,6 +42,13 @@ def flops_fields(params: int, tokens: int, seconds: float, peak: Optional[dict])
     return fields
 
 
+class _Items:
+    """The dataset of a sharded loader: its batch sampler's items are the features' keys (xtui.batching.ShardedBatches)."""
+
+    def __getitem__(self, item):
+        return item
+
+
 class Trainer:
     def __init__(self, device):
         self.device = device
@@ -120,8 +127,19 @@ class TrainingRun:
         self.sampler = self.kind.batch_sampler(self.features, config["batch_size"], self.device.speed["group_by_length"])
         # The loader's own generator: creating an epoch's iterator must not draw from the global RNG
         # (dropout's), or a resumed run would drift from an uninterrupted one.
-        loader = DataLoader(self.features, batch_sampler=self.sampler, collate_fn=self.kind.collate,
-                            generator=torch.Generator())
+        processes = self.accelerator.num_processes
+        self.sharded = processes > 1
+        if self.sharded:
+            # Every process sees its part of the one-process run's batches (xtui.batching.ShardedBatches).
+            from ..batching import ShardedBatches
+
+            features, collate = self.features, self.kind.collate
+            loader = DataLoader(_Items(), batch_sampler=ShardedBatches(self.sampler, processes, self.accelerator.process_index),
+                                collate_fn=lambda items: (collate([features[i] for i, _, _ in items]), items[0][1], items[0][2]),
+                                generator=torch.Generator())
+        else:
+            loader = DataLoader(self.features, batch_sampler=self.sampler, collate_fn=self.kind.collate,
+                                generator=torch.Generator())
         self.updates_per_epoch = max(1, math.ceil(len(loader) / self.accumulation))
         self.total = config["max_steps"] or max(1, math.ceil(config["epochs"] * self.updates_per_epoch))
         # Frozen parameters stay out of the optimizer: no AdamW state for a 96M-row vocabulary.
@@ -132,8 +150,12 @@ class TrainingRun:
         ]
         optimizer, self.optimizer_name = adamw(torch, groups, config["learning_rate"], self.accelerator.device)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(config["warmup_ratio"] * self.total), self.total)
-        self.model, self.optimizer, self.loader, self.scheduler = self.accelerator.prepare(model, optimizer, loader,
-                                                                                           scheduler)
+        if self.sharded:
+            self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, optimizer, scheduler)
+            self.loader = loader
+        else:
+            self.model, self.optimizer, self.loader, self.scheduler = self.accelerator.prepare(model, optimizer, loader,
+                                                                                               scheduler)
         every = config.get("eval_every")
         self.eval_points = eval_points(self.total, self.updates_per_epoch, every) if self.selection else set()
         self.patience = config.get("patience") if self.selection else None
@@ -214,15 +236,30 @@ class TrainingRun:
         return asked
 
     def _forward_backward(self, batch) -> None:
+        weight = 1.0
+        if self.sharded:
+            from accelerate.utils import send_to_device
+
+            batch, weight, examples = batch
+            batch = send_to_device(batch, self.accelerator.device)
+        else:
+            examples = batch["input_ids"].size(0)
         with self.device.autocast():
             logits = self.model(**{k: batch[k] for k in self.kind.model_inputs if k in batch})
             loss = self.kind.loss(logits, batch) / self.accumulation
-        self.accelerator.backward(loss)
+        self.accelerator.backward(loss * weight if self.sharded else loss)
         # accumulated on the device: no host sync until the next log line
-        self.running_loss += loss.detach() * self.accumulation
-        self.window_tokens += batch["attention_mask"].sum()
+        if self.sharded:
+            # the batch's mean loss and its tokens, over the processes (every process sums the same steps)
+            window = self.torch.stack([loss.detach().double() * (self.accumulation * weight / self.accelerator.num_processes),
+                                       batch["attention_mask"].sum().double() * (weight > 0)])
+            self.torch.distributed.all_reduce(window)
+            self.running_loss += window[0].float()
+            self.window_tokens += window[1].long()
+        else:
+            self.running_loss += loss.detach() * self.accumulation
+            self.window_tokens += batch["attention_mask"].sum()
         self.window_batches += 1
-        examples = batch["input_ids"].size(0) * self.accelerator.num_processes
         self.seen += examples
         self.window_examples += examples
 
@@ -240,7 +277,7 @@ class TrainingRun:
     def _log(self, now: float) -> None:
         self.logged = self.step
         self.last_loss = (self.running_loss / max(self.window_batches, 1)).item()
-        tokens = int(self.window_tokens.item()) * self.accelerator.num_processes
+        tokens = int(self.window_tokens.item())
         self.tokens_done += tokens
         window = max(now - self.window_start, 1e-9)
         self.events.emit("step", step=self.step, total=self.total, epoch=self.epoch, loss=self.last_loss,
@@ -284,7 +321,7 @@ class TrainingRun:
 
     def _summary(self) -> dict:
         elapsed = time.perf_counter() - self.started
-        self.tokens_done += int(self.window_tokens.item()) * self.accelerator.num_processes
+        self.tokens_done += int(self.window_tokens.item())
         seconds = max(elapsed - self.selection_seconds, 1e-9)
         summary = {"steps": self.step, "examples_seen": self.seen, "train_examples": len(self.features),
                    "final_loss": self.last_loss, "seconds": elapsed,

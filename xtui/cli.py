@@ -54,7 +54,11 @@ def run(
     spec_path: Optional[Path] = typer.Argument(None, metavar="SPEC", help="Spec TOML file."),
     set_: List[str] = typer.Option([], "--set", help="Override a field: --set target.learning_rate=1e-5 (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the stages and which are already done; run nothing."),
-    as_json: bool = typer.Option(False, "--json", help="With --dry-run: the plan as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="With --dry-run: the plan as JSON (with --estimate: the estimate)."),
+    estimate: bool = typer.Option(False, "--estimate", help="With --dry-run: what the stages to run cost: examples, "
+                                                            "tokens, FLOPs and GPU-hours per stage type."),
+    gpu: Optional[str] = typer.Option(None, "--gpu", metavar="GPU", help="With --estimate: the throughput of a preset "
+                                      "(h100, a100, v100, l40s, cpu) instead of one measured in the run store."),
     resume: Optional[str] = typer.Option(None, "--resume", metavar="EXP",
                                          help="Continue an interrupted experiment (id, prefix, name or 'latest')."),
     auto_batch_size: bool = typer.Option(False, "--auto-batch-size",
@@ -70,7 +74,7 @@ def run(
     from .spec import load_spec
     from .store import RunStore
 
-    _check_run_flags(dry_run, as_json, detach)
+    _check_run_flags(dry_run, as_json, detach, estimate, gpu)
     existing = None
     if resume:
         if spec_path is not None:
@@ -110,6 +114,9 @@ def run(
             check_available(str(spec_path))
         store.ensure()
     done = {digest: store.stage_result(digest) is not None for digest in plan.stages}
+    if dry_run and estimate:
+        _print_estimate(plan, done, registry, gpu, store, as_json)
+        return
     if dry_run:
         _print_plan(plan, done, as_json)
         return
@@ -121,8 +128,20 @@ def run(
 EXECUTORS = ("local", "slurm")
 
 
-def _check_run_flags(dry_run: bool, as_json: bool, detach: bool) -> None:
+def _check_run_flags(dry_run: bool, as_json: bool, detach: bool, estimate: bool = False,
+                     gpu: Optional[str] = None) -> None:
     """Flags that contradict each other are refused, not ignored."""
+    if estimate and not dry_run:
+        raise XtuiError("--estimate prices the plan without running it, so it needs --dry-run "
+                        "(xtui run SPEC --dry-run --estimate)")
+    if gpu is not None and not estimate:
+        raise XtuiError("--gpu sets the throughput of --estimate; add --dry-run --estimate (xtui run SPEC --dry-run "
+                        f"--estimate --gpu {gpu})")
+    if gpu is not None:
+        from .estimate import GPUS
+
+        if gpu not in GPUS:
+            raise XtuiError(f"--gpu {gpu!r}: not a preset (valid: {', '.join(GPUS)})")
     if as_json and not dry_run:
         raise XtuiError("--json prints the plan as JSON, so it needs --dry-run (xtui run SPEC --dry-run --json)")
     if dry_run and detach:
@@ -277,6 +296,17 @@ def _print_plan(plan, done: dict, as_json: bool) -> None:
                       "[green]done[/green]" if done[s.hash] else "to run")
     console.print(table)
     _print_plan_footer(plan, done)
+
+
+def _print_estimate(plan, done: dict, registry, gpu: Optional[str], store, as_json: bool) -> None:
+    from .estimate import estimate_plan, print_estimate
+
+    estimate = estimate_plan(plan, done, registry, gpu, store.home)
+    if as_json:
+        _json_out(estimate)
+        return
+    print_estimate(estimate, console)
+    _print_notes(plan)
 
 
 def _phase_tasks(stage) -> list:

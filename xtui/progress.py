@@ -111,7 +111,8 @@ def phase_text(stage, event: dict) -> str:
 # What each live line says before its training total is known.
 STATE_TEXT = {"queued": "starting", "running": "loading", "evaluating": "evaluating", "resuming": "resuming",
               "requeued": "requeued"}
-LINE_COLOURS = {"failed": "red", "stopped": "yellow", "blocked": "yellow", "adopted": "cyan", "elsewhere": "yellow"}
+LINE_COLOURS = {"failed": "red", "stopped": "yellow", "blocked": "yellow", "adopted": "cyan", "elsewhere": "yellow",
+                "resubmitted": "yellow"}
 
 
 class RichDisplay(PlainDisplay):

@@ -29,6 +29,8 @@ from .files import atomic_write_json, atomic_write_text, read_json
 ACTIVE = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
           "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD", "SPECIAL_EXIT")
 """Job states in which a job is still the cluster's to run (it stays in ``squeue``)."""
+RESUBMIT = ("TIMEOUT", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE")
+"""Final job states that are the cluster's doing, not the stage's: the follower submits such a job again."""
 QUEUE_MAX_AGE = 2.0
 """Seconds one ``squeue`` answer serves every question about the queue (views poll several times a second)."""
 
@@ -235,6 +237,8 @@ class SlurmExecutor(LocalExecutor):
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.jobs: dict = {}
+        self.resubmitted: dict = {}
+        """stage hash -> how many times this follower submitted it again after the cluster ended its job."""
         """stage hash -> the job id that runs it (this run's submissions and the jobs it adopted)."""
 
     # -- adopting the jobs of an earlier supervisor ------------------------------------------------------
@@ -307,14 +311,24 @@ class SlurmExecutor(LocalExecutor):
                 atomic_write_json(path, {**record, **update})
 
     def _finish(self, running: Running) -> None:
-        """As the local executor, but a stage whose job Slurm cancelled for its parent is blocked, not failed."""
+        """As the local executor, but a stage whose job Slurm cancelled for its parent is blocked, not failed;
+        a job that ended for the cluster's reasons (time limit, preemption, a node failure) is submitted again,
+        at most ``requeue`` times per stage, and its stages continue from their checkpoints."""
         final = running.process.final
+        if self._resubmit(running):
+            return
         for stage in running.stages:
             folder = self.store.stage_dir(stage.hash)
             if self.store.stage_result(stage.hash) or (folder / "events.jsonl").is_file():
                 continue
             parent = self.status.get(stage.parent) if stage.parent else None
             if self.stop_requested:
+                continue
+            if final.get("reason") == "DependencyNeverSatisfied" and parent in ("pending", "queued", "running"):
+                # cancelled with a parent that is submitted again: wait for the new job
+                (folder / "running.json").unlink(missing_ok=True)
+                self.status[stage.hash] = "pending"
+                self.on_status(stage, "resubmitted", f"its parent {stage.parent[:12]} is submitted again")
                 continue
             if final.get("reason") == "DependencyNeverSatisfied" or parent in ("failed", "blocked", "stopped"):
                 cause = f"parent {stage.parent[:12]} {parent or 'did not finish'}"
@@ -324,6 +338,31 @@ class SlurmExecutor(LocalExecutor):
                 self.on_status(stage, "blocked", cause)
                 self._note(folder, blocked=cause)
         super()._finish(running)
+
+    def _resubmit(self, running: Running) -> bool:
+        """Put the unfinished stages of a job that the cluster ended (``RESUBMIT`` states) back to pending."""
+        state = (running.process.final.get("state") or "").split(" ")[0]
+        left = [s for s in running.stages if not self.store.stage_result(s.hash)]
+        if self.stop_requested or state not in RESUBMIT or not left:
+            return False
+        if any(self.resubmitted.get(s.hash, 0) >= self.settings.requeue for s in left):
+            return False
+        self._drain(running)
+        for stage in running.stages:
+            folder = self.store.stage_dir(stage.hash)
+            (folder / "running.json").unlink(missing_ok=True)
+            if stage not in left:
+                self.status[stage.hash] = "done"
+                continue
+            self.resubmitted[stage.hash] = self.resubmitted.get(stage.hash, 0) + 1
+            self.status[stage.hash] = "pending"
+            self._note(folder, ended=state)
+            self.on_status(stage, "resubmitted", f"Slurm job {running.process.job} ended {state}: submitting it "
+                                                 f"again ({self.resubmitted[stage.hash]} of {self.settings.requeue}), "
+                                                 "from its checkpoint")
+        for lock in running.locks:
+            lock.release()
+        return True
 
     def _note(self, folder: Path, **values) -> None:
         record = read_json(folder / "slurm.json") or {}

@@ -406,6 +406,20 @@ TRACKERS = ("tensorboard", "wandb", "mlflow")
 
 SLURM_TIME = re.compile(r"^(\d+-\d{1,2}(:\d{1,2}){0,2}|\d+(:\d{1,2}){0,2})$")
 """Slurm's --time forms: minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]]."""
+def slurm_seconds(limit: str) -> int:
+    """Seconds of a Slurm time limit: ``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``."""
+    days, _, rest = limit.rpartition("-")
+    parts = [int(p) for p in rest.split(":")]
+    if days:
+        parts += [0] * (3 - len(parts))
+        return int(days) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+    if len(parts) == 1:
+        return parts[0] * 60
+    if len(parts) == 2:
+        return parts[0] * 60 + parts[1]
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
 SLURM_MEMORY = re.compile(r"^\d+[KMGT]?$")
 SLURM_NAME = re.compile(r"^[^\s'\"]+$")
 
@@ -477,6 +491,16 @@ class Slurm(SlurmResources):
             if not line.startswith("--") or "\n" in line:
                 raise ValueError(f"each line is one sbatch option starting with '--' (got {line!r})")
         return lines
+
+    @model_validator(mode="after")
+    def _warning_before_the_limit(self):
+        """A warning as long as the time limit would arrive as the job starts, and again after every requeue."""
+        for stage_type in ("intermediate", "target", "evaluate", "fewshot"):
+            limit = self.resources(stage_type)["time"]
+            if self.warning and limit and slurm_seconds(limit) <= self.warning:
+                raise ValueError(f"warning ({self.warning} s) must be shorter than the time limit of {stage_type} "
+                                 f"jobs (time = '{limit}', {slurm_seconds(limit)} s): lower warning or raise time")
+        return self
 
     def resources(self, stage_type: str) -> dict:
         """time, gpus, cpus, mem of one stage type: its own section over the defaults of [run.slurm]."""

@@ -47,8 +47,8 @@ def main(argv=None) -> int:
             if (stage_dir / "result.json").is_file():
                 done += 1  # finished before this job was requeued
                 continue
-            if Preemption.requested:
-                raise Preempted(Preemption.requested)  # warned between stages: do not start another
+            if Preemption.requested and Preempted(Preemption.requested).requeue:
+                raise Preempted(Preemption.requested)  # warned between stages: requeue before starting another
             started = True
             if not worker.run_stage(stage_dir):
                 failed += 1

@@ -220,7 +220,13 @@ class TrainingRun:
                 self.checkpoints.save({"step": self.step, "epoch": self.epoch + 1 if at_end else self.epoch,
                                        "batch": 0 if at_end else micro, "seen": self.seen, "best": self.best})
                 self.events.emit("checkpoint", step=self.step)
-            if preempted:
+            if preempted and preempted == "SIGUSR1" and not Preempted(preempted).requeue:
+                # warned, but no requeue left (or none asked for): the checkpoint is saved, train on until the
+                # limit itself (its SIGTERM checkpoints again and stops)
+                Preemption.requested = ""
+                self.events.log(f"time-limit warning at step {self.step}: checkpoint saved; no requeue left, "
+                                "training on until the limit")
+            elif preempted:
                 raise Preempted(preempted)
 
     def _preempted(self) -> str:

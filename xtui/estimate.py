@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -177,6 +178,9 @@ class Lengths:
     how: str = ""
     """``measured``, ``proxy`` (another tokenizer), ``upper bound`` (no tokenizer: max_length each)."""
     why: str = ""
+    sized: str = ""
+    """Empty: measured on the data. ``table``: the data is not here, so ``examples`` is its published size
+    (:func:`published_size`) and the lengths are the task's typical ones (:func:`typical_lengths`)."""
 
     @property
     def features(self) -> int:
@@ -321,6 +325,17 @@ class Measurer:
         self.disk: Optional[dict] = None
         self.written = False
         self.hits = 0
+        self.published: dict = {}
+        """task -> how its typical lengths were obtained, for the tasks sized from the tables."""
+
+    def _published(self, task, language: str, split: str, max_length: int) -> Optional[Lengths]:
+        """The published size of data that is not here, with the task's typical lengths; None: not in the table."""
+        examples = published_size(task, language, split)
+        if examples is None:
+            return None
+        per_example, per_feature, how = typical_lengths(task, max_length)
+        self.published[task.name] = how
+        return Lengths(examples, per_example, per_feature, 0, "published", f"{task.name}: {how}", "table")
 
     def lengths(self, stage, task_name: str, language: str, split: str, kind_target: str) -> Lengths:
         max_length = stage.input_length
@@ -363,7 +378,7 @@ class Measurer:
                     self.tokenizer_lines[lengths.why] = lengths.how
                 return lengths
         lengths = self._measure(stage, task_name, language, split, kind_target, max_length)
-        if lengths.examples is not None:  # data that is not here is looked for again next time
+        if lengths.examples is not None and not lengths.sized:  # data that is not here is looked for again next time
             self.disk[key] = {"examples": lengths.examples, "features_per_example": lengths.features_per_example,
                               "tokens_per_feature": lengths.tokens_per_feature, "sampled": lengths.sampled,
                               "how": lengths.how, "why": lengths.why}
@@ -406,7 +421,8 @@ class Measurer:
         task = self.registry.task(task_name).with_data(Path(stage.data_dir) if stage.data_dir else None)
         examples, why = self._load(task, language, split, stage.data_dir, stage.misaligned_answers)
         if examples is None:
-            return Lengths(None, why=why)
+            return self._published(task, language, split, max_length) or Lengths(
+                None, why=f"{why}; no published size of {task.name} {language} {split} in {SIZES_FILE.name}")
         tokenizer, how, line = self.tokenizers.get(stage.model)
         if not examples:
             return Lengths(0, how=how, why=line)
@@ -421,6 +437,67 @@ class Measurer:
         features = kind.features(sample)
         tokens = sum(_real_tokens(f) for f in features)
         return Lengths(len(examples), len(features) / len(sample), tokens / max(len(features), 1), len(sample), how, line)
+
+
+# -- published split sizes (data that is not on this machine) ---------------------------------------
+DATA = Path(__file__).resolve().parent / "data"
+SIZES_FILE = DATA / "split_sizes.toml"
+"""Published example counts per task / split / language, each task's source named in the file."""
+LENGTHS_FILE = DATA / "split_lengths.toml"
+"""Typical lengths per task and max_length, measured once on public samples (benchmarks/split_lengths.py)."""
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple:
+    import tomllib
+
+    def read(path: Path) -> dict:
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # a damaged install: no tables, the stages stay unknown
+            return {}
+
+    return read(SIZES_FILE), read(LENGTHS_FILE)
+
+
+def _one_size(task, language: str, split: str) -> Optional[int]:
+    counts = _tables()[0].get(task.name, {}).get(split)
+    if not isinstance(counts, dict):
+        return None
+    value = counts.get(language, counts.get("*") if language in task.languages else None)
+    return value if isinstance(value, int) else None
+
+
+def published_size(task, language: str, split: str) -> Optional[int]:
+    """Examples of ``task``'s (language, split) as published (:data:`SIZES_FILE`), read as the task reads it (a
+    ``split_parts`` split: its parts summed; a ``pooled_splits`` split: every pooled language's); None: not sourced."""
+    if split in task.pooled_splits:
+        parts = [(other, split) for other in task.pool_languages(language, split)]
+    elif split in task.split_parts:
+        parts = [(language, part) for part in task.split_parts[split]]
+    else:
+        parts = [(language, split)]
+    sizes = [_one_size(task, lang, part) for lang, part in parts]
+    return None if not sizes or any(size is None for size in sizes) else sum(sizes)
+
+
+def typical_lengths(task, max_length: int) -> tuple:
+    """(features per example, real tokens per feature, how) of ``task`` at ``max_length`` from
+    :data:`LENGTHS_FILE`: the entry of that max length, else of the nearest larger one measured (tokens capped at
+    ``max_length`` a row), else ``max_length`` tokens an example (an upper bound, said so)."""
+    entry = _tables()[1].get(task.name)
+    rows = len(task.labels) if task.kind == "multiple_choice" and task.labels else 1  # a choice is a row
+    if not isinstance(entry, dict):
+        return 1.0, float(max_length * rows), "no sample to measure: max_length tokens an example (an upper bound)"
+    measured = sorted(int(k) for k in entry if k.isdigit())
+    at = next((k for k in measured if k >= max_length), measured[-1] if measured else None)
+    if at is None:
+        return 1.0, float(max_length * rows), "no sample to measure: max_length tokens an example (an upper bound)"
+    per_example, per_feature = entry[str(at)]
+    per_feature = min(float(per_feature), float(max_length * rows))
+    where = entry.get("measured_on", "")
+    borrowed = f" (borrowed: {task.name} has no sample)" if entry.get("borrowed") else ""
+    return float(per_example), per_feature, f"typical lengths at max_length {at} measured on {where}{borrowed}"
 
 
 class _offline:
@@ -453,15 +530,30 @@ class Cost:
     unknown: str = ""
     """Why the stage could not be estimated (empty: it was)."""
     steps: int = 0
+    sized: bool = False
+    """Some of its data is not here: sized from the published tables (:func:`published_size`)."""
 
     @property
     def flops(self) -> float:
         return 6.0 * self.parameters * self.train_tokens + 2.0 * self.parameters * self.eval_tokens
 
 
+class _Noting:
+    """A measurer that notes on the cost whether a length came from the published tables."""
+
+    def __init__(self, measurer: Measurer, cost: Cost):
+        self.measurer, self.cost, self.registry = measurer, cost, measurer.registry
+
+    def lengths(self, *args) -> Lengths:
+        lengths = self.measurer.lengths(*args)
+        self.cost.sized = self.cost.sized or bool(lengths.sized and lengths.examples is not None)
+        return lengths
+
+
 def stage_cost(stage, measurer: Measurer, parameters: Optional[int], hidden: int) -> Cost:
     """The cost of one stage: what it trains on (its phases, a mixture's tasks, K shots) and evaluates."""
     cost = Cost(stage.type.value)
+    measurer = _Noting(measurer, cost)
     if parameters is None:
         cost.unknown = "the model's parameters are unknown (no config.json)"
         return cost
@@ -621,6 +713,7 @@ def estimate_plan(plan, done: dict, registry, gpu: Optional[str] = None, home: O
             continue
         throughput = throughputs[kind]
         row["estimated"] += 1
+        row["sized_from_tables"] += int(cost.sized)
         row["train_examples"] += cost.train_examples
         row["train_tokens"] += cost.train_tokens
         row["eval_examples"] += cost.eval_examples
@@ -632,7 +725,7 @@ def estimate_plan(plan, done: dict, registry, gpu: Optional[str] = None, home: O
     for row in rows.values():
         for key in total:
             total[key] += row[key]
-    lengths = [v for v in measurer.cache.values() if v.examples is not None]
+    lengths = [v for v in measurer.cache.values() if v.examples is not None and not v.sized]
     return {
         "name": plan.spec.name,
         "model": {"name": model["name"], "non_embedding_parameters": parameters, "config": config_source,
@@ -645,13 +738,15 @@ def estimate_plan(plan, done: dict, registry, gpu: Optional[str] = None, home: O
         "tokens": {"files": len(lengths), "sampled_files": sum(1 for v in lengths if v.sampled and v.sampled < v.examples),
                    "sample_per_file": sample, "from_cache": measurer.hits, "cache": str(measurer.cache_file), "tokenizers": [{"describe": line, "how": how}
                                                              for line, how in measurer.tokenizer_lines.items()]},
+        "published": {"stages": total["sized_from_tables"], "sizes": str(SIZES_FILE), "lengths": str(LENGTHS_FILE),
+                      "tasks": dict(sorted(measurer.published.items()))},
         "flops": "training 6 × non-embedding parameters × tokens, evaluation 2 × parameters × tokens (xtui.perf)",
         "left_out": list(LEFT_OUT),
     }
 
 
 def _row() -> dict:
-    return {"stages": 0, "done": 0, "estimated": 0, "not_estimated": 0, "train_examples": 0.0, "train_tokens": 0.0,
+    return {"stages": 0, "done": 0, "estimated": 0, "sized_from_tables": 0, "not_estimated": 0, "train_examples": 0.0, "train_tokens": 0.0,
             "eval_examples": 0.0, "eval_tokens": 0.0, "flops": 0.0, "gpu_hours": 0.0}
 
 
@@ -685,14 +780,17 @@ def print_estimate(estimate: dict, console) -> None:
     table = Table(title="cost of the stages to run (done ones cost nothing); GPU-h: GPU-hours",
                   title_justify="left")
     unknown = bool(estimate["total"]["not_estimated"])
-    columns = ("type", "stages", "done", *(("unknown",) if unknown else ()), "examples seen", "evaluated", "tokens",
+    sized = bool(estimate["total"].get("sized_from_tables"))
+    columns = ("type", "stages", "done", *(("sized from tables",) if sized else ()), *(("unknown",) if unknown else ()),
+               "examples seen", "evaluated", "tokens",
                "FLOPs", "GPU-h")
     for column in columns:
         table.add_column(column, justify="left" if column == "type" else "right", no_wrap=column == "type")
     for name, row in [*estimate["types"].items(), ("total", estimate["total"])]:
         if name != "total" and not row["stages"]:
             continue
-        table.add_row(name, str(row["stages"]), str(row["done"]), *((str(row["not_estimated"]),) if unknown else ()),
+        table.add_row(name, str(row["stages"]), str(row["done"]), *((str(row["sized_from_tables"]),) if sized else ()),
+                      *((str(row["not_estimated"]),) if unknown else ()),
                       human(row["train_examples"]), human(row["eval_examples"]),
                       human(row["train_tokens"] + row["eval_tokens"]), human(row["flops"]), hours(row["gpu_hours"]),
                       end_section=name == "fewshot")
@@ -712,6 +810,15 @@ def print_estimate(estimate: dict, console) -> None:
                   f"sampled; {tokens['from_cache']} from the cache {tokens['cache']})", highlight=False, soft_wrap=True)
     for tokenizer in tokens["tokenizers"]:
         console.print(f"tokens ({tokenizer['how']}): {tokenizer['describe']}", highlight=False, soft_wrap=True)
+    if sized:
+        published = estimate["published"]
+        console.print(f"sized from tables: {published['stages']} stages read data that is not on this machine: their "
+                      f"examples are the published split sizes of {published['sizes']} (each task's source named "
+                      f"there: the Hugging Face datasets' dataset_infos.json, TensorFlow Datasets' catalog), their "
+                      f"tokens the tasks' typical lengths of {published['lengths']} (not measured on this data)",
+                      highlight=False, soft_wrap=True)
+        for task, how in published["tasks"].items():
+            console.print(f"  {task}: {how}", highlight=False, soft_wrap=True)
     for item in estimate["not_estimated"]:
         console.print(f"not estimated: {item['stages']} stages: {item['why']}", highlight=False, soft_wrap=True)
     console.print("left out: " + "; ".join(estimate["left_out"]), highlight=False, soft_wrap=True)

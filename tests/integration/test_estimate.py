@@ -97,3 +97,23 @@ def test_bad_estimate_flags_are_one_line_errors(xtui, write_spec, args, message)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"xtui: error: {done.stderr.split('error: ', 1)[1].strip()}"]
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_paper_grid_without_its_data_is_priced_from_the_published_sizes(xtui, cache, tmp_path):
+    """examples/paper.toml with no data here (no Hub cache, no data folder): every stage of a task in
+    xtui/data/split_sizes.toml is priced from the published sizes and marked so; only TyDiQA (not sourced there
+    per language) stays unknown; the totals are the rows' sums."""
+    env = {**cache, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
+           "TRANSFORMERS_OFFLINE": "0"}  # the plan's offline checks off; the estimate itself never downloads
+    result = _estimate(xtui, env, "examples/paper.toml", "--gpu", "a100")
+    total = result["total"]
+    assert total["stages"] == 1869 and total["done"] == 0
+    assert total["estimated"] + total["not_estimated"] == total["stages"]
+    assert total["sized_from_tables"] == total["estimated"] > 1800
+    assert result["not_estimated"] and all("no published size of tydiqa" in item["why"] for item in result["not_estimated"])
+    for key in ("flops", "gpu_hours", "train_tokens", "eval_examples", "sized_from_tables", "not_estimated"):
+        assert total[key] == pytest.approx(sum(row[key] for row in result["types"].values()))
+    assert total["gpu_hours"] == pytest.approx(total["flops"] / (312e12 * 0.4) / 3600) and total["gpu_hours"] > 1
+    assert result["tokens"]["files"] == 0 and set(result["published"]["tasks"]) >= {"xnli", "panx", "udpos", "mnli"}
+    text = xtui("run", "examples/paper.toml", "--dry-run", "--estimate", env={**env, "COLUMNS": "200"}).stdout
+    assert "sized from tables" in text and "published split sizes" in text and "(an upper bound)" in text

@@ -116,6 +116,7 @@ def test_the_totals_are_the_sum_of_the_types_and_done_stages_cost_nothing(regist
 class _Saving(FixedLengths):
     cache: dict = {}
     tokenizer_lines: dict = {}
+    published: dict = {}
     hits = 0
     cache_file = None
 
@@ -158,3 +159,63 @@ def test_measured_throughput_is_the_training_flops_over_the_training_seconds_of_
     assert measured["all"].flops == pytest.approx(1.3e15 / 400)
     assert measured["all"].mfu == pytest.approx(1.3e15 / (100e12 * 400))
     assert measured["all"].stages == 2 and measured_throughput(tmp_path, "nothing") == {}
+
+
+# -- data that is not on this machine: published split sizes and typical lengths ------------------
+@pytest.mark.parametrize("task, language, split, expected", [
+    # huggingface/datasets datasets/xnli/dataset_infos.json @ d7dfbc83: every language 2,490 / 5,010
+    ("xnli", "de", "test", 5010), ("xnli", "sw", "validation", 2490),
+    # ... datasets/glue/dataset_infos.json mnli train (XNLI's English training data)
+    ("xnli", "en", "train", 392702),
+    # ... datasets/xtreme/dataset_infos.json PAN-X.ta (train 15,000) and udpos.English (train 21,253)
+    ("panx", "ta", "train", 15000), ("udpos", "en", "train", 21253), ("udpos", "tl", "test", 55),
+    # ... datasets/xtreme/dataset_infos.json MLQA.en.en test 11,590, XQuAD.<lang> 1,190
+    ("mlqa", "en", "test", 11590), ("xquad", "th", "test", 1190),
+    # ... datasets/wikiann/dataset_infos.json uk (XTREME-R's PAN-X languages): train 20,000
+    ("panx", "uk", "train", 20000),
+    # TensorFlow Datasets catalog tydi_qa, split validation-ar: 921
+    ("tydiqa", "ar", "test", 921),
+    # ... datasets/squad/dataset_infos.json train 87,599 (XQuAD trains on SQuAD v1.1)
+    ("xquad", "en", "train", 87599), ("squad_v1", "en", "train", 87599),
+    # BUCC's test is its validation part + its test part: bucc18.de 1,038 + 9,580
+    ("bucc", "de", "test", 1038 + 9580),
+    # LAReQA's test pool is every XQuAD-R language's 1,190 questions (11 languages)
+    ("lareqa", "de", "test", 11 * 1190),
+    # not sourced: stays unknown
+    ("tydiqa", "ko", "test", None), ("tydiqa", "en", "train", None), ("ccg", "en", "train", None),
+])
+def test_published_sizes_are_the_cited_ones(registry, task, language, split, expected):
+    assert estimate.published_size(registry.task(task), language, split) == expected
+
+
+def test_typical_lengths_take_the_max_length_entry_cap_at_a_smaller_one_or_say_upper_bound(registry):
+    xquad = registry.task("xquad")
+    per_example, per_feature, how = estimate.typical_lengths(xquad, 384)
+    entry = estimate._tables()[1]["xquad"]["384"]
+    assert (per_example, per_feature) == (entry[0], entry[1]) and "measured on xquad" in how
+    _, capped, how = estimate.typical_lengths(xquad, 64)  # the 128 entry, each feature cut to 64 tokens
+    assert capped == 64.0 and "max_length 128" in how
+    assert estimate.typical_lengths(registry.task("qqp"), 256)[:2] == (1.0, 256.0)  # no sample: an upper bound
+    assert "upper bound" in estimate.typical_lengths(registry.task("qqp"), 256)[2]
+    assert "borrowed" in estimate.typical_lengths(registry.task("mnli"), 128)[2]
+
+
+def test_local_data_wins_over_the_published_sizes(registry, shared_data, tmp_path, monkeypatch):
+    """The same (task, language, split) is measured on the local file when there is one, and sized from the
+    table (never written to the lengths cache) when there is none."""
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # no Hub copy of anything
+    model = {"name": "xlm-roberta-large", "source": "FacebookAI/xlm-roberta-large", "fingerprint": "unit"}
+    cache = tmp_path / "lengths.json"
+    local = SimpleNamespace(input_length=128, data_dir=str(shared_data), misaligned_answers=None, model=model)
+    absent = SimpleNamespace(input_length=128, data_dir=str(tmp_path / "empty"), misaligned_answers=None, model=model)
+    measurer = estimate.Measurer(registry, sample=20, cache_file=cache)
+    target = registry.kinds["classification"].target
+    here = measurer.lengths(local, "xnli", "de", "test", target)
+    rows = sum(1 for line in (shared_data / "xnli" / "de" / "test.jsonl").open(encoding="utf-8") if line.strip())
+    assert (here.examples, here.sized, here.sampled) == (rows, "", 20)  # the shared sample's rows, measured
+    away = measurer.lengths(absent, "xnli", "de", "test", target)
+    assert (away.examples, away.sized, away.how) == (5010, "table", "published")
+    measurer.save()
+    assert len(json.loads(cache.read_text())) == 1  # the measured one only

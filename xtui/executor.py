@@ -368,6 +368,9 @@ class LocalExecutor:
             resuming = (folder / "resume" / "progress.json").is_file()
             for name in ("result.json", "error.txt", "heartbeat") + (() if resuming else ("events.jsonl",)):
                 (folder / name).unlink(missing_ok=True)
+        # a resumed stage keeps its earlier events (its history); this run follows only the new ones
+        earlier = {folder: (folder / "events.jsonl").stat().st_size if (folder / "events.jsonl").is_file() else 0
+                   for folder in folders}
         port = self._port()
         process, record, told = self._start(group, folders, slots, port)
         running = Running(group, process, slots, port=port, locks=locks)
@@ -375,7 +378,8 @@ class LocalExecutor:
             atomic_write_json(folder / "running.json", {**record, "host": socket.gethostname(), "started": time.time(),
                                                         "group": [s.hash for s in group],
                                                         "log": str(folders[0] / "worker.log")})
-            running.tails[stage.hash] = EventTail(folder / "events.jsonl")
+            running.tails[stage.hash] = tail = EventTail(folder / "events.jsonl")
+            tail.offset = earlier[folder]
             self.status[stage.hash] = "queued"
             self.on_status(stage, "queued", told)
         return running
@@ -444,7 +448,7 @@ class LocalExecutor:
         for stage in running.stages:
             folder = self.store.stage_dir(stage.hash)
             (folder / "running.json").unlink(missing_ok=True)
-            if self.status[stage.hash] in ("done", "blocked"):
+            if self.status[stage.hash] in ("done", "blocked", "pending"):  # pending: to be submitted again
                 continue
             if self.store.stage_result(stage.hash):
                 self.status[stage.hash] = "done"

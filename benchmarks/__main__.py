@@ -12,6 +12,7 @@ and appends each result, with the machine's description, to benchmarks/RESULTS.m
   launch      worker start-up: one-process workers direct vs `accelerate launch`
   gpu         XLM-R base bf16 throughput and MFU on a GPU, or a note that none ran   (goal 7)
   slurm       the Slurm executor on a one-node cluster vs the local executor          (issue 12)
+  processes   stages as 2 gloo CPU processes vs 1 (data parallelism's cost here)     (issue 12)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 
 from . import common
 
-ORDER = ("index", "throughput", "e5", "fewshot", "grid", "quickstart", "launch", "gpu", "slurm")
+ORDER = ("index", "throughput", "e5", "fewshot", "grid", "quickstart", "launch", "gpu", "slurm", "processes")
 
 
 def main(argv=None) -> int:
@@ -80,6 +81,10 @@ def main(argv=None) -> int:
             from . import slurm_overhead
 
             slurm_overhead.run(repeats=1 if args.quick else 2, quick=args.quick)
+        elif name == "processes":
+            from . import multiprocess
+
+            multiprocess.run(repeats=1 if args.quick else 3, quick=args.quick)
         timings[name] = time.perf_counter() - began
         print(f"({name}: {timings[name]:.0f}s)", flush=True)
     total = time.perf_counter() - started

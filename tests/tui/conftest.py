@@ -70,7 +70,8 @@ def make_app(store, **kwargs):
     return XtuiApp(store=store, **kwargs)
 
 
-async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "") -> None:
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> None:
+    # generous: on two loaded cores (the Slurm tests on the other worker) a 200x60 screen took over 10 s to settle
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -47,3 +47,43 @@ def test_only_a_warned_slurm_job_with_restarts_left_requeues_itself(monkeypatch)
     assert not Preempted("SIGTERM").requeue  # scancel, or a cluster that requeues preempted jobs itself
     monkeypatch.setenv("SLURM_RESTART_COUNT", "3")
     assert not Preempted("SIGUSR1").requeue  # the last restart is spent: stopped, `--resume` continues
+
+
+def test_a_group_stops_between_stages_on_a_sigterm_that_came_during_the_last_training_step(tmp_path, monkeypatch):
+    """The training loop only looks at the request between steps; one that came during the last step must still
+    stop the group before its next stage (and a warning without requeues left must not)."""
+    import importlib
+
+    worker_main = importlib.import_module("xtui.worker.main")
+    ran = []
+
+    class Worker:
+        def __init__(self):
+            accelerator = type("Accelerator", (), {"num_processes": 1})()
+            self.device = type("Device", (), {"main": True, "accelerator": accelerator})()
+
+        def run_stage(self, folder):
+            ran.append(folder.name)
+            if folder.name == "a":
+                Preemption.requested = asked
+            return True
+
+    monkeypatch.setattr("xtui.worker.runners.Worker", Worker)
+    monkeypatch.setattr("xtui.worker.device.quiet_libraries", lambda: None)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    folders = [tmp_path / name for name in ("a", "b")]
+    for folder in folders:
+        folder.mkdir()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)}
+    for asked, code, stages in (("SIGTERM", 130, ["a"]), ("SIGUSR1", 0, ["a", "b"])):
+        ran.clear()
+        Preemption.requested = ""
+        try:
+            assert worker_main.main([str(f) for f in folders]) == code, asked
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        assert ran == stages, asked
+        events = tmp_path / "b" / "events.jsonl"
+        assert (events.is_file() and '"started": false' in events.read_text()) == (code == 130)  # told it never ran
+        (tmp_path / "b" / "events.jsonl").unlink(missing_ok=True)

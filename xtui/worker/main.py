@@ -47,8 +47,9 @@ def main(argv=None) -> int:
             if (stage_dir / "result.json").is_file():
                 done += 1  # finished before this job was requeued
                 continue
-            if Preemption.requested and Preempted(Preemption.requested).requeue:
-                raise Preempted(Preemption.requested)  # warned between stages: requeue before starting another
+            asked = Preempted(Preemption.requested) if Preemption.requested else None
+            if asked is not None and (asked.requeue or str(asked) != "SIGUSR1"):
+                raise asked  # between stages: requeue (warned), or stop (SIGTERM) before starting another
             started = True
             if not worker.run_stage(stage_dir):
                 failed += 1

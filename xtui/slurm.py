@@ -237,9 +237,9 @@ class SlurmExecutor(LocalExecutor):
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.jobs: dict = {}
+        """stage hash -> the job id that runs it (this run's submissions and the jobs it adopted)."""
         self.resubmitted: dict = {}
         """stage hash -> how many times this follower submitted it again after the cluster ended its job."""
-        """stage hash -> the job id that runs it (this run's submissions and the jobs it adopted)."""
 
     # -- adopting the jobs of an earlier supervisor ------------------------------------------------------
     @staticmethod

@@ -24,7 +24,7 @@ tasks = ["none"]
 [target]
 task = "demo_sentiment"
 languages = ["de"]
-max_steps = 12
+max_steps = 120
 batch_size = 8
 [fewshot]
 shots = [0, 4]
@@ -33,8 +33,10 @@ steps = 3
 batch_size = 4
 """
 
-ATTACHED = SHORT.replace("max_steps = 12", "max_steps = 200")
-LONG = SHORT.replace("max_steps = 12", "max_steps = 100000").replace('name = "tty"', 'name = "tty-long"')
+# 120 steps: over a second of training even on an idle machine, so the live display (4 frames a second) draws
+# training lines; with 12 steps (0.2 s) CI twice caught no frame between "loading" and "finished"
+ATTACHED = SHORT.replace("max_steps = 120", "max_steps = 200")
+LONG = SHORT.replace("max_steps = 120", "max_steps = 100000").replace('name = "tty"', 'name = "tty-long"')
 
 
 def _index(home) -> list:
@@ -58,9 +60,10 @@ def test_run_in_a_terminal_shows_live_lines_and_ends_with_the_tables(columns, wr
     assert "Traceback" not in text
     live = _live_lines(terminal)
     assert any("stages:" in line for line in live), "the overall line is drawn"
-    # the stage's name is cut with an ellipsis to leave room for the steps, loss and eta ("10/12" takes one
-    # character more than "8/12"), so only its start is certain at 80 columns
-    assert any(re.search(r"target none demo_\S* .*\d+/12", line) for line in live), "a training line with steps"
+    # the stage's name is cut with an ellipsis to leave room for the steps, loss and eta ("10/120" takes one
+    # character more than "8/120"), so only its start is certain at 80 columns
+    assert any(re.search(r"target none demo_\S* .*\d+/120", line) for line in live), \
+        ("a training line with steps", [line for line in live if "target" in line][-20:])
     assert all(len(line) <= columns for line in live), [line for line in live if len(line) > columns]
     assert re.search(r"finished \w{12} target none demo_sentiment seed 1 +accuracy \d+\.\d", text)
     assert "demo_sentiment · accuracy (%) · K=0 (zero-shot)" in text

@@ -454,8 +454,8 @@ def _tables() -> tuple:
     def read(path: Path) -> dict:
         try:
             return tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # a damaged install: no tables, the stages stay unknown
-            return {}
+        except (OSError, ValueError) as error:  # part of the package: missing or unreadable is a broken install
+            raise XtuiError(f"{path}: {error} (reinstall xtui: pip install -e .)") from None
 
     return read(SIZES_FILE), read(LENGTHS_FILE)
 

@@ -316,6 +316,7 @@ class SlurmExecutor(LocalExecutor):
         at most ``requeue`` times per stage, and its stages continue from their checkpoints."""
         final = running.process.final
         if self._resubmit(running):
+            super()._finish(running)  # the pending stages are left alone there; the rest as usual
             return
         for stage in running.stages:
             folder = self.store.stage_dir(stage.hash)
@@ -326,7 +327,6 @@ class SlurmExecutor(LocalExecutor):
                 continue
             if final.get("reason") == "DependencyNeverSatisfied" and parent in ("pending", "queued", "running"):
                 # cancelled with a parent that is submitted again: wait for the new job
-                (folder / "running.json").unlink(missing_ok=True)
                 self.status[stage.hash] = "pending"
                 self.on_status(stage, "resubmitted", f"its parent {stage.parent[:12]} is submitted again")
                 continue
@@ -340,28 +340,21 @@ class SlurmExecutor(LocalExecutor):
         super()._finish(running)
 
     def _resubmit(self, running: Running) -> bool:
-        """Put the unfinished stages of a job that the cluster ended (``RESUBMIT`` states) back to pending."""
+        """Put the unfinished stages of a job that the cluster ended (``RESUBMIT`` states) back to pending
+        (the local executor's finish then leaves them alone, and releases the job's locks)."""
         state = (running.process.final.get("state") or "").split(" ")[0]
         left = [s for s in running.stages if not self.store.stage_result(s.hash)]
         if self.stop_requested or state not in RESUBMIT or not left:
             return False
         if any(self.resubmitted.get(s.hash, 0) >= self.settings.requeue for s in left):
             return False
-        self._drain(running)
-        for stage in running.stages:
-            folder = self.store.stage_dir(stage.hash)
-            (folder / "running.json").unlink(missing_ok=True)
-            if stage not in left:
-                self.status[stage.hash] = "done"
-                continue
+        for stage in left:
             self.resubmitted[stage.hash] = self.resubmitted.get(stage.hash, 0) + 1
             self.status[stage.hash] = "pending"
-            self._note(folder, ended=state)
+            self._note(self.store.stage_dir(stage.hash), ended=state)
             self.on_status(stage, "resubmitted", f"Slurm job {running.process.job} ended {state}: submitting it "
                                                  f"again ({self.resubmitted[stage.hash]} of {self.settings.requeue}), "
                                                  "from its checkpoint")
-        for lock in running.locks:
-            lock.release()
         return True
 
     def _note(self, folder: Path, **values) -> None:
